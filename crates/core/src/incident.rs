@@ -1,0 +1,358 @@
+//! The incident: one firing alert, its target, the runbook that answers it, and how it will run.
+//! It is the Step Functions execution input and the audit trail's key.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::alert::{Alert, Labels};
+use crate::guardrail::{Decision, Reason};
+use crate::names::{NameError, NameRule};
+use crate::runbook::Runbook;
+use crate::schema_tag;
+
+schema_tag!(
+    /// Schema of [`Incident`].
+    IncidentSchema = "selfheal.incident/v1"
+);
+
+/// A Step Functions execution name derived from the alert, so a redelivered alert maps to the
+/// same execution (and StartExecution answers ExecutionAlreadyExists instead of a second run).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IncidentId(String);
+
+/// A string that cannot be an incident id.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0:?} is not an incident id (inc- and 32 lowercase hex digits)")]
+pub struct IncidentIdError(String);
+
+impl IncidentId {
+    /// `inc-` and the first 128 bits of SHA-256 over the fingerprint and the start time (in UTC,
+    /// nanoseconds), so the same alert episode always gets the same id and a new episode of the
+    /// same alert a new one.
+    pub fn derive(fingerprint: &str, starts_at: DateTime<Utc>) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(fingerprint.as_bytes());
+        hash.update(b"\n");
+        hash.update(
+            starts_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                .as_bytes(),
+        );
+        IncidentId(format!("inc-{}", hex::encode(&hash.finalize()[..16])))
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for IncidentId {
+    type Error = IncidentIdError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let valid = s.len() == 36
+            && s.starts_with("inc-")
+            && s[4..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if valid {
+            Ok(IncidentId(s))
+        } else {
+            Err(IncidentIdError(s))
+        }
+    }
+}
+
+impl From<IncidentId> for String {
+    fn from(id: IncidentId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of object a runbook can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TargetKind {
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// core/v1 Pod (workload steps resolve it to its owner).
+    Pod,
+    /// core/v1 Node.
+    Node,
+}
+
+/// Alert labels that name Kubernetes objects, with the rule each value must follow, in the order
+/// that picks the target: the most specific workload first, the node last.
+pub const OBJECT_LABELS: [(&str, NameRule, Option<TargetKind>); 7] = [
+    ("cluster", NameRule::EksCluster, None),
+    ("namespace", NameRule::Dns1123Label, None),
+    (
+        "deployment",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::Deployment),
+    ),
+    (
+        "statefulset",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::StatefulSet),
+    ),
+    (
+        "daemonset",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::DaemonSet),
+    ),
+    ("pod", NameRule::Dns1123Subdomain, Some(TargetKind::Pod)),
+    ("node", NameRule::Dns1123Subdomain, Some(TargetKind::Node)),
+];
+
+/// What a remediation acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// EKS cluster name (the `cluster` label, or the configured default).
+    pub cluster: String,
+    /// Namespace; `None` for nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The object's kind.
+    pub kind: TargetKind,
+    /// The object's name.
+    pub name: String,
+}
+
+/// Why no target could be taken from an alert's labels.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TargetError {
+    /// A label that names an object is not a valid name.
+    #[error("label {label}={value:?} is not a valid name: {error}")]
+    InvalidLabel {
+        /// The label.
+        label: String,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        error: NameError,
+    },
+    /// None of deployment, statefulset, daemonset, pod or node is set.
+    #[error("no deployment, statefulset, daemonset, pod or node label names a target")]
+    NoTarget,
+    /// A namespaced object without a namespace label.
+    #[error("a {0:?} target needs a namespace label")]
+    MissingNamespace(TargetKind),
+}
+
+impl Target {
+    /// Validates every object-naming label, then takes the most specific one as the target.
+    pub fn from_labels(labels: &Labels, default_cluster: &str) -> Result<Target, TargetError> {
+        for (label, rule, _) in OBJECT_LABELS {
+            if let Some(value) = labels.get(label) {
+                rule.check(value)
+                    .map_err(|error| TargetError::InvalidLabel {
+                        label: label.to_owned(),
+                        value: value.clone(),
+                        error,
+                    })?;
+            }
+        }
+        let (kind, name) = OBJECT_LABELS
+            .iter()
+            .find_map(|(label, _, kind)| Some((kind.as_ref()?, labels.get(*label)?)))
+            .ok_or(TargetError::NoTarget)?;
+        let namespace = match kind {
+            TargetKind::Node => None,
+            _ => Some(
+                labels
+                    .get("namespace")
+                    .cloned()
+                    .ok_or(TargetError::MissingNamespace(*kind))?,
+            ),
+        };
+        Ok(Target {
+            cluster: labels
+                .get("cluster")
+                .cloned()
+                .unwrap_or_else(|| default_cluster.to_owned()),
+            namespace,
+            kind: *kind,
+            name: name.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            TargetKind::Deployment => "deployment",
+            TargetKind::StatefulSet => "statefulset",
+            TargetKind::DaemonSet => "daemonset",
+            TargetKind::Pod => "pod",
+            TargetKind::Node => "node",
+        };
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{ns}/{kind}/{}", self.cluster, self.name),
+            None => write!(f, "{}/{kind}/{}", self.cluster, self.name),
+        }
+    }
+}
+
+/// Whether actions change the cluster or only go out with `dryRun=All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Actions change the cluster.
+    Enforce,
+    /// Every API write carries `dryRun=All`: validated by the server, never persisted.
+    DryRun,
+}
+
+/// The Step Functions execution input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Always [`IncidentSchema::VALUE`].
+    pub schema: IncidentSchema,
+    /// The execution name.
+    pub id: IncidentId,
+    /// The alert that opened the incident.
+    pub alert: Alert,
+    /// What the runbook acts on.
+    pub target: Target,
+    /// The runbook, copied whole so the execution does not depend on later catalog edits.
+    pub runbook: Runbook,
+    /// Enforce or dry run.
+    pub mode: Mode,
+    /// The guardrail decision at ingest: run, dry-run or needs-approval.
+    pub decision: Decision,
+    /// Why the guardrails decided so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    /// When the ingest received the alert.
+    pub received_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn ids_are_stable_valid_execution_names() {
+        let t = DateTime::parse_from_rfc3339("2026-11-25T21:30:00.5Z")
+            .unwrap()
+            .to_utc();
+        let a = IncidentId::derive("5f1e9b8e3a2c1d00", t);
+        assert_eq!(a, IncidentId::derive("5f1e9b8e3a2c1d00", t));
+        assert_eq!(a.as_str(), "inc-de71ba878c29521aae5c688c6af6f79a");
+        // Step Functions: at most 80 characters, no whitespace, brackets, wildcards or punctuation
+        // other than '-' and '_'.
+        assert!(a.as_str().len() <= 80);
+        assert!(
+            a.as_str()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        );
+        assert_ne!(a, IncidentId::derive("5f1e9b8e3a2c1d01", t));
+        assert_ne!(
+            a,
+            IncidentId::derive("5f1e9b8e3a2c1d00", t + chrono::Duration::nanoseconds(1))
+        );
+    }
+
+    #[test]
+    fn same_instant_in_another_offset_is_the_same_incident() {
+        let utc = DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
+            .unwrap()
+            .to_utc();
+        let cet = DateTime::parse_from_rfc3339("2026-11-25T22:30:00.000+01:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(IncidentId::derive("f", utc), IncidentId::derive("f", cet));
+    }
+
+    #[test]
+    fn ids_refuse_anything_else() {
+        assert!(IncidentId::try_from("inc-de71ba878c29521aae5c688c6af6f79a".to_string()).is_ok());
+        for bad in [
+            "inc-../../x",
+            "inc-0E8A13FD8B15E4C0F5FD0F8C82A4ED4C",
+            "0e8a13fd",
+            "",
+        ] {
+            assert!(IncidentId::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn target_prefers_the_workload_over_the_pod_and_the_pod_over_the_node() {
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("pod", "backend-1"),
+            ("node", "ip-10-0-1-2"),
+            ("deployment", "backend"),
+        ]);
+        let t = Target::from_labels(&l, "local").unwrap();
+        assert_eq!(
+            (t.kind, t.name.as_str(), t.namespace.as_deref()),
+            (TargetKind::Deployment, "backend", Some("shop"))
+        );
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("pod", "backend-1"),
+            ("node", "ip-10-0-1-2"),
+        ]);
+        assert_eq!(
+            Target::from_labels(&l, "local").unwrap().kind,
+            TargetKind::Pod
+        );
+        let l = labels(&[("node", "ip-10-0-1-2"), ("cluster", "prod-eu")]);
+        let t = Target::from_labels(&l, "local").unwrap();
+        assert_eq!(t.to_string(), "prod-eu/node/ip-10-0-1-2");
+        assert_eq!(t.namespace, None);
+    }
+
+    #[test]
+    fn invalid_or_missing_names_are_refused() {
+        let l = labels(&[("namespace", "../kube-system"), ("pod", "backend-1")]);
+        let err = Target::from_labels(&l, "local").unwrap_err();
+        assert!(
+            matches!(err, TargetError::InvalidLabel { ref label, .. } if label == "namespace"),
+            "{err}"
+        );
+        // Even a label that would not be the target is checked.
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("deployment", "backend"),
+            ("pod", "Backend 1"),
+        ]);
+        assert!(matches!(
+            Target::from_labels(&l, "local"),
+            Err(TargetError::InvalidLabel { .. })
+        ));
+        let l = labels(&[("namespace", "shop")]);
+        assert_eq!(Target::from_labels(&l, "local"), Err(TargetError::NoTarget));
+        let l = labels(&[("deployment", "backend")]);
+        assert_eq!(
+            Target::from_labels(&l, "local"),
+            Err(TargetError::MissingNamespace(TargetKind::Deployment))
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The selfheal domain, with no I/O: the Alertmanager payload, incidents, the runbook catalog and
+//! its matchers, the guardrail policy, and the typed contracts between the workflow's states.
+
+pub mod alert;
+pub mod contract;
+pub mod duration;
+pub mod error;
+pub mod guardrail;
+pub mod incident;
+pub mod matcher;
+pub mod names;
+pub mod runbook;
+pub mod triage;
+
+pub use alert::{Alert, AlertStatus, Door, Labels, Limits, PayloadError, WebhookPayload};
+pub use error::{Classified, ErrorClass};
+pub use guardrail::{Decision, GuardrailState, Policy, Reason, Verdict, decide};
+pub use incident::{Incident, IncidentId, Mode, Target, TargetKind};
+pub use runbook::{Catalog, CatalogError, Runbook, Step};
+pub use triage::{Assessment, Disposition, assess};

@@ -1,0 +1,243 @@
+//! Triage: what selfheal will do about each alert of a notification. The ingest and
+//! `selfheal alerts explain` both call this, so what the CLI explains is what the ingest does.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::alert::{Alert, AlertStatus};
+use crate::guardrail::{Decision, GuardrailState, Policy, Reason, decide};
+use crate::incident::{Incident, IncidentId, IncidentSchema, Mode, Target, TargetError};
+use crate::runbook::Catalog;
+
+/// What happens to one alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "disposition", rename_all = "kebab-case")]
+pub enum Disposition {
+    /// A firing alert that opens an incident (run, dry run or waiting for approval).
+    Open {
+        /// The execution input.
+        incident: Box<Incident>,
+    },
+    /// A resolved alert: mark its incident resolved, start nothing.
+    Resolve,
+    /// Nothing will be done, for these reasons.
+    Refuse {
+        /// Why, as guardrail reasons.
+        reasons: Vec<Reason>,
+    },
+    /// The alert's labels cannot name a target (invalid or missing names).
+    Reject {
+        /// Why.
+        reason: String,
+    },
+    /// No runbook answers the alert.
+    Unmatched,
+}
+
+/// One alert's triage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    /// The incident id this alert episode maps to.
+    pub incident_id: IncidentId,
+    /// The `alertname` label.
+    pub alertname: String,
+    /// Firing or resolved.
+    pub status: AlertStatus,
+    /// The target, when the labels name a valid one.
+    pub target: Option<Target>,
+    /// The matched runbook's id.
+    pub runbook: Option<String>,
+    /// What happens.
+    pub disposition: Disposition,
+}
+
+impl Assessment {
+    /// The decision in one word: run, dry-run, needs-approval, refuse, resolve, reject, unmatched.
+    pub fn decision(&self) -> &'static str {
+        match &self.disposition {
+            Disposition::Open { incident } => incident.decision.as_str(),
+            Disposition::Resolve => "resolve",
+            Disposition::Refuse { .. } => Decision::Refuse.as_str(),
+            Disposition::Reject { .. } => "reject",
+            Disposition::Unmatched => "unmatched",
+        }
+    }
+
+    /// The reasons as sentences.
+    pub fn reasons(&self) -> Vec<String> {
+        match &self.disposition {
+            Disposition::Open { incident } => {
+                incident.reasons.iter().map(ToString::to_string).collect()
+            }
+            Disposition::Refuse { reasons } => reasons.iter().map(ToString::to_string).collect(),
+            Disposition::Reject { reason } => vec![reason.clone()],
+            Disposition::Unmatched => vec!["no runbook matches the alert's labels".into()],
+            Disposition::Resolve => {
+                vec!["resolved: the incident is marked resolved; nothing starts".into()]
+            }
+        }
+    }
+}
+
+/// Triage one alert. `state` gives the guardrail state the store holds for a target.
+pub fn assess(
+    alert: &Alert,
+    catalog: &Catalog,
+    policy: &Policy,
+    state: impl FnOnce(&Target) -> GuardrailState,
+    now: DateTime<Utc>,
+) -> Assessment {
+    let incident_id = IncidentId::derive(&alert.fingerprint(), alert.starts_at);
+    let target = Target::from_labels(&alert.labels, &policy.default_cluster);
+    let runbook = catalog.find(&alert.labels);
+    let mut assessment = Assessment {
+        incident_id: incident_id.clone(),
+        alertname: alert.name().to_owned(),
+        status: alert.status,
+        target: target.as_ref().ok().cloned(),
+        runbook: runbook.map(|r| r.id.clone()),
+        disposition: Disposition::Unmatched,
+    };
+    assessment.disposition = match (alert.status, target, runbook) {
+        (AlertStatus::Resolved, _, _) => Disposition::Resolve,
+        (_, Err(e @ (TargetError::InvalidLabel { .. } | TargetError::MissingNamespace(_))), _) => {
+            Disposition::Reject {
+                reason: e.to_string(),
+            }
+        }
+        (_, _, None) => Disposition::Unmatched,
+        (_, Err(e @ TargetError::NoTarget), Some(_)) => Disposition::Reject {
+            reason: e.to_string(),
+        },
+        (AlertStatus::Firing, Ok(target), Some(runbook)) => {
+            let verdict = decide(&target, runbook, policy, &state(&target), now);
+            if verdict.decision == Decision::Refuse {
+                Disposition::Refuse {
+                    reasons: verdict.reasons,
+                }
+            } else {
+                Disposition::Open {
+                    incident: Box::new(Incident {
+                        schema: IncidentSchema,
+                        id: incident_id,
+                        alert: alert.clone(),
+                        target,
+                        runbook: runbook.clone(),
+                        mode: if verdict.decision == Decision::DryRun {
+                            Mode::DryRun
+                        } else {
+                            Mode::Enforce
+                        },
+                        decision: verdict.decision,
+                        reasons: verdict.reasons,
+                        received_at: now,
+                    }),
+                }
+            }
+        }
+    };
+    assessment
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Door, Limits, parse_webhook};
+
+    const CATALOG: &str = r#"
+id: restart-pods
+description: Restart crashlooping pods.
+match: ['alertname="KubePodCrashLooping"']
+risk: low
+max_attempts: 2
+cooldown: 15m
+steps: [{action: restart-pods}]
+"#;
+
+    fn payload(status: &str, labels: &str) -> Alert {
+        let body = format!(
+            r#"{{"version":"4","status":"{status}","alerts":[{{"status":"{status}","labels":{labels},
+               "startsAt":"2026-11-25T21:30:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"abc"}}]}}"#
+        );
+        parse_webhook(body.as_bytes(), &Limits::default(), Door::Webhook)
+            .unwrap()
+            .alerts
+            .remove(0)
+    }
+
+    fn run(alert: &Alert) -> Assessment {
+        let catalog = Catalog::parse([("restart-pods.yaml", CATALOG)]).unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-25T21:31:00Z")
+            .unwrap()
+            .to_utc();
+        assess(
+            alert,
+            &catalog,
+            &Policy::default(),
+            |_| GuardrailState::default(),
+            now,
+        )
+    }
+
+    #[test]
+    fn a_firing_crashloop_opens_an_incident() {
+        let a = run(&payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"shop","pod":"backend-1"}"#,
+        ));
+        assert_eq!(a.decision(), "run");
+        let Disposition::Open { incident } = &a.disposition else {
+            panic!("{a:?}")
+        };
+        assert_eq!(incident.id, a.incident_id);
+        assert_eq!(incident.mode, Mode::Enforce);
+        assert_eq!(incident.runbook.id, "restart-pods");
+        let json = serde_json::to_value(incident).unwrap();
+        assert_eq!(json["schema"], "selfheal.incident/v1");
+        assert_eq!(json["target"]["kind"], "Pod");
+        let back: Incident = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, incident.as_ref());
+    }
+
+    #[test]
+    fn resolved_alerts_start_nothing() {
+        let a = run(&payload(
+            "resolved",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"shop","pod":"backend-1"}"#,
+        ));
+        assert_eq!(a.disposition, Disposition::Resolve);
+        assert_eq!(a.runbook.as_deref(), Some("restart-pods"));
+    }
+
+    #[test]
+    fn invalid_names_are_rejected_before_matching() {
+        let a = run(&payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"../kube-system","pod":"x"}"#,
+        ));
+        assert_eq!(a.decision(), "reject");
+        assert!(
+            a.reasons()[0].contains("namespace=\"../kube-system\""),
+            "{:?}",
+            a.reasons()
+        );
+        assert_eq!(a.target, None);
+    }
+
+    #[test]
+    fn unmatched_and_refused_alerts_say_why() {
+        let a = run(&payload("firing", r#"{"alertname":"Watchdog"}"#));
+        assert_eq!(a.decision(), "unmatched");
+        let a = run(&payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"kube-system","pod":"coredns-1"}"#,
+        ));
+        assert_eq!(a.decision(), "refuse");
+        assert_eq!(a.reasons(), ["namespace kube-system is denied by policy"]);
+        let a = run(&payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"shop"}"#,
+        ));
+        assert_eq!(a.decision(), "reject");
+    }
+}
