@@ -49,6 +49,34 @@ impl Default for Policy {
     }
 }
 
+/// A policy file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("guardrail policy: {0}")]
+pub struct PolicyError(String);
+
+impl Policy {
+    /// Parses and checks a policy file (YAML); fields left out keep their defaults.
+    pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
+        let policy: Policy =
+            serde_saphyr::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        if !(policy.max_unschedulable_share > 0.0 && policy.max_unschedulable_share <= 1.0) {
+            return Err(PolicyError(format!(
+                "max_unschedulable_share must be in (0, 1] (got {})",
+                policy.max_unschedulable_share
+            )));
+        }
+        if policy.circuit_breaker_failures == 0 {
+            return Err(PolicyError(
+                "circuit_breaker_failures must be at least 1".into(),
+            ));
+        }
+        crate::names::NameRule::EksCluster
+            .check(&policy.default_cluster)
+            .map_err(|e| PolicyError(format!("default_cluster: {e}")))?;
+        Ok(policy)
+    }
+}
+
 /// What the store knows about a target and the cluster when the decision is made.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -829,6 +857,19 @@ mod tests {
             .decision,
             Decision::Run
         );
+    }
+
+    #[test]
+    fn policy_files_are_checked() {
+        let p = Policy::from_yaml("dry_run: true\nhourly_action_budget: 5\n").unwrap();
+        assert!(p.dry_run);
+        assert_eq!(p.hourly_action_budget, 5);
+        assert_eq!(p.denied_namespaces, Policy::default().denied_namespaces);
+        let err = Policy::from_yaml("max_unschedulable_share: 1.5\n").unwrap_err();
+        assert!(err.to_string().contains("max_unschedulable_share"), "{err}");
+        let err = Policy::from_yaml("dry_runn: true\n").unwrap_err();
+        assert!(err.to_string().contains("dry_runn"), "{err}");
+        assert!(Policy::from_yaml("default_cluster: \"prod eu\"\n").is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod triage;
 
 pub use alert::{Alert, AlertStatus, Door, Labels, Limits, PayloadError, WebhookPayload};
 pub use error::{Classified, ErrorClass};
-pub use guardrail::{Decision, GuardrailState, Policy, Reason, Verdict, decide};
+pub use guardrail::{Decision, GuardrailState, Policy, PolicyError, Reason, Verdict, decide};
 pub use incident::{Incident, IncidentId, Mode, Target, TargetKind};
 pub use runbook::{Catalog, CatalogError, Runbook, Step};
 pub use triage::{Assessment, Disposition, assess};

@@ -1,0 +1,56 @@
+# Shared by the scripts: install steps (idempotent) and small helpers. Source it; do not run it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/selfheal/target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# need_apt PACKAGE...: installs the Debian packages that are missing.
+need_apt() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# need_rust: a Rust toolchain with rustfmt and clippy (the machine has rustup).
+need_rust() {
+  if ! command -v cargo >/dev/null; then
+    need_apt curl ca-certificates
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+  fi
+  if command -v rustup >/dev/null; then
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+  fi
+}
+
+# free_port: a TCP port nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [SECONDS]: waits until URL answers.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + ${2:-20}))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && { echo "timed out waiting for $url" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
+# selfheal ARGS...: the CLI, built once per run.
+selfheal() {
+  if [ -z "${SELFHEAL_BUILT:-}" ]; then
+    cargo build -q -p selfheal-cli --manifest-path "$ROOT/Cargo.toml"
+    SELFHEAL_BUILT=1
+  fi
+  "$CARGO_TARGET_DIR/debug/selfheal" "$@"
+}
