@@ -1,5 +1,7 @@
 //! The `selfheal` binary as an SRE runs it, from the repository root.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -28,7 +30,13 @@ fn runbooks_check_lists_the_starter_catalog() {
     let out = selfheal(&["runbooks", "check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for id in ["restart-pods", "scale-services", "rollout-rollback", "evict-node", "recycle-workers"] {
+    for id in [
+        "restart-pods",
+        "scale-services",
+        "rollout-rollback",
+        "evict-node",
+        "recycle-workers",
+    ] {
         assert!(text.contains(id), "{id} missing from\n{text}");
     }
     assert!(text.contains("5 runbooks OK"), "{text}");
@@ -37,14 +45,25 @@ fn runbooks_check_lists_the_starter_catalog() {
 #[test]
 fn runbooks_check_names_file_and_field_of_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(repo().join("statemachines/runbooks/restart-pods.yaml")).unwrap();
-    std::fs::write(dir.path().join("restart-pods.yaml"), good.replace("max_attempts: 2", "max_attempts: 0")).unwrap();
+    let good =
+        std::fs::read_to_string(repo().join("statemachines/runbooks/restart-pods.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("restart-pods.yaml"),
+        good.replace("max_attempts: 2", "max_attempts: 0"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("typo.yaml"), "id: typo\ndescriptin: x\n").unwrap();
     let out = selfheal(&["runbooks", "check", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("restart-pods.yaml: max_attempts: must be 1 to 10 (got 0)"), "{err}");
-    assert!(err.contains("typo.yaml") && err.contains("descriptin"), "{err}");
+    assert!(
+        err.contains("restart-pods.yaml: max_attempts: must be 1 to 10 (got 0)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("typo.yaml") && err.contains("descriptin"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -62,7 +81,18 @@ fn explain_json_has_one_object_per_alert_with_the_documented_keys() {
     assert_eq!(rows.len(), 2);
     let mut keys: Vec<_> = rows[0].as_object().unwrap().keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["alertname", "decision", "incident_id", "reasons", "runbook", "status", "target"]);
+    assert_eq!(
+        keys,
+        [
+            "alertname",
+            "decision",
+            "incident_id",
+            "reasons",
+            "runbook",
+            "status",
+            "target"
+        ]
+    );
     assert_eq!(rows[0]["decision"], "run");
     assert_eq!(rows[0]["runbook"], "restart-pods");
     assert_eq!(rows[0]["target"]["namespace"], "shop");
@@ -70,10 +100,17 @@ fn explain_json_has_one_object_per_alert_with_the_documented_keys() {
 
 #[test]
 fn explain_exits_zero_for_refused_alerts_and_shows_the_reason() {
-    let out = selfheal(&["alerts", "explain", "functions/ingest/fixtures/alertmanager-kube-system-crashloop-firing.json"]);
+    let out = selfheal(&[
+        "alerts",
+        "explain",
+        "functions/ingest/fixtures/alertmanager-kube-system-crashloop-firing.json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.contains("refuse") && text.contains("namespace kube-system is denied by policy"), "{text}");
+    assert!(
+        text.contains("refuse") && text.contains("namespace kube-system is denied by policy"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -85,7 +122,9 @@ fn explain_reads_sns_events_and_standard_input() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let event = std::fs::read(repo().join("functions/ingest/fixtures/sns-amp-crashloop-firing.json")).unwrap();
+    let event =
+        std::fs::read(repo().join("functions/ingest/fixtures/sns-amp-crashloop-firing.json"))
+            .unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), &event).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -101,6 +140,10 @@ fn an_invalid_payload_exits_2_with_the_reason_on_stderr() {
     std::fs::write(&file, r#"{"version":"3","status":"firing","alerts":[]}"#).unwrap();
     let out = selfheal(&["alerts", "explain", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains(r#"unsupported webhook version "3""#), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"unsupported webhook version "3""#),
+        "{}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty());
 }

@@ -1,6 +1,8 @@
 //! The payloads a real Alertmanager sent (captured by scripts/capture-alerts) against the real
 //! catalog and policy: what selfheal decides for each.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
