@@ -117,6 +117,15 @@ impl Alert {
     }
 }
 
+/// A label set from literal pairs, for tests.
+#[cfg(test)]
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Prometheus' label-set fingerprint (FNV-1a 64 over sorted names and values, each followed by
 /// the 0xff separator), formatted as Alertmanager prints it: 16 hex digits.
 pub fn label_fingerprint(labels: &Labels) -> String {

@@ -246,13 +246,7 @@ pub struct Incident {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::alert::labels;
 
     #[test]
     fn ids_are_stable_valid_execution_names() {

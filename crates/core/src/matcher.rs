@@ -198,13 +198,7 @@ impl<'de> Deserialize<'de> for Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::alert::labels;
 
     fn m(s: &str) -> Matcher {
         s.parse().unwrap()

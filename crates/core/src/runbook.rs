@@ -479,6 +479,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::labels;
 
     const CRASHLOOP: &str = r#"
 id: restart-pods
@@ -496,13 +497,6 @@ steps:
   - action: health-check
     timeout: 2m
 "#;
-
-    fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn parse_one(text: &str) -> Result<Catalog, CatalogError> {
         let id = text
