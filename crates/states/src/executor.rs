@@ -1,0 +1,963 @@
+//! The interpreter: runs a validated definition with AWS's semantics for input and output
+//! processing, retries, catches, callbacks, Parallel and Map, and records the history.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::asl::{
+    Catcher, Jitter, Kind, MapState, ParallelState, PathField, Retrier, State, StateMachine,
+    TaskState, Transition,
+};
+use crate::callback::{Message, TokenError, Tokens};
+use crate::clock::Clock;
+use crate::dispatch::Dispatcher;
+use crate::error::{StatesError, names};
+use crate::history::{HistoryEvent, Recorder, format_time, payload};
+use crate::validate::{Definition, Integration};
+use crate::{path, template};
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Reached a Succeed state or an End.
+    Succeeded,
+    /// An error nothing caught, or a Fail state.
+    Failed,
+    /// The definition's TimeoutSeconds passed.
+    TimedOut,
+}
+
+/// A finished execution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Execution {
+    /// The execution name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// How it ended.
+    pub status: Status,
+    /// The output, when it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// The error, when it failed or timed out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<StatesError>,
+    /// When it started.
+    pub start_date: DateTime<Utc>,
+    /// When it stopped.
+    pub stop_date: DateTime<Utc>,
+    /// Every event, in order.
+    pub history: Vec<HistoryEvent>,
+}
+
+/// Runs executions; holds the dispatcher, the clock and the task tokens.
+pub struct Executor {
+    dispatcher: Arc<dyn Dispatcher>,
+    clock: Clock,
+    tokens: Arc<Tokens>,
+    region: String,
+    account: String,
+}
+
+impl Executor {
+    /// An executor dispatching tasks to `dispatcher`, in `clock`'s time.
+    pub fn new(dispatcher: Arc<dyn Dispatcher>, clock: Clock) -> Self {
+        Executor {
+            dispatcher,
+            clock,
+            tokens: Arc::new(Tokens::default()),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+
+    /// The executor's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// SendTaskSuccess.
+    pub fn send_task_success(&self, token: &str, output: Value) -> Result<(), TokenError> {
+        self.tokens.send(token, Message::Success(output))
+    }
+
+    /// SendTaskFailure.
+    pub fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), TokenError> {
+        self.tokens
+            .send(token, Message::Failure(StatesError::new(error, cause)))
+    }
+
+    /// SendTaskHeartbeat.
+    pub fn send_task_heartbeat(&self, token: &str) -> Result<(), TokenError> {
+        self.tokens.send(token, Message::Heartbeat)
+    }
+
+    /// Task tokens waiting for an answer, with their execution names.
+    pub fn pending_tokens(&self) -> Vec<(String, String)> {
+        self.tokens.pending()
+    }
+
+    /// Runs one execution to its end.
+    pub async fn execute(
+        &self,
+        definition: &Definition,
+        state_machine: &str,
+        name: &str,
+        input: Value,
+    ) -> Execution {
+        self.clock
+            .drive(self.run_execution(definition.machine(), state_machine, name, input))
+            .await
+    }
+
+    async fn run_execution(
+        &self,
+        machine: &StateMachine,
+        state_machine: &str,
+        name: &str,
+        input: Value,
+    ) -> Execution {
+        let start = self.clock.now();
+        let machine_arn = format!(
+            "arn:aws:states:{}:{}:stateMachine:{state_machine}",
+            self.region, self.account
+        );
+        let arn = format!(
+            "arn:aws:states:{}:{}:execution:{state_machine}:{name}",
+            self.region, self.account
+        );
+        let run = Run {
+            exec: self,
+            history: Recorder::default(),
+            name: name.to_owned(),
+            execution: json!({
+                "Id": arn,
+                "Input": input,
+                "Name": name,
+                "RoleArn": format!("arn:aws:iam::{}:role/{state_machine}", self.account),
+                "StartTime": format_time(start),
+            }),
+            state_machine: json!({"Id": machine_arn, "Name": state_machine}),
+        };
+        let cur = Cursor::new(0);
+        let (text, details) = payload(&input);
+        run.record(
+            &cur,
+            "ExecutionStarted",
+            Some(("executionStartedEventDetails", json!({"input": text, "inputDetails": details, "roleArn": run.execution["RoleArn"]}))),
+        );
+        let body = run.run_machine(machine, input, &cur);
+        let result = match machine.timeout_seconds {
+            Some(secs) => {
+                tokio::select! {
+                    r = body => Some(r),
+                    () = self.clock.sleep(Duration::from_secs(secs)) => None,
+                }
+            }
+            None => Some(body.await),
+        };
+        let (status, output, error) = match result {
+            Some(Ok(out)) => {
+                let (text, details) = payload(&out);
+                run.record(
+                    &cur,
+                    "ExecutionSucceeded",
+                    Some((
+                        "executionSucceededEventDetails",
+                        json!({"output": text, "outputDetails": details}),
+                    )),
+                );
+                (Status::Succeeded, Some(out), None)
+            }
+            Some(Err(e)) => {
+                run.record(
+                    &cur,
+                    "ExecutionFailed",
+                    Some((
+                        "executionFailedEventDetails",
+                        json!({"error": e.error, "cause": e.cause}),
+                    )),
+                );
+                (Status::Failed, None, Some(e))
+            }
+            None => {
+                let e = StatesError::new(
+                    names::TIMEOUT,
+                    format!(
+                        "The execution ran longer than its TimeoutSeconds of {}",
+                        machine.timeout_seconds.unwrap_or_default()
+                    ),
+                );
+                run.record(
+                    &cur,
+                    "ExecutionTimedOut",
+                    Some((
+                        "executionTimedOutEventDetails",
+                        json!({"error": e.error, "cause": e.cause}),
+                    )),
+                );
+                (Status::TimedOut, None, Some(e))
+            }
+        };
+        Execution {
+            name: name.to_owned(),
+            arn,
+            status,
+            output,
+            error,
+            start_date: start,
+            stop_date: self.clock.now(),
+            history: run.history.events(),
+        }
+    }
+}
+
+/// The last event of one branch, for previousEventId.
+struct Cursor(AtomicU64);
+
+impl Cursor {
+    fn new(id: u64) -> Self {
+        Cursor(AtomicU64::new(id))
+    }
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One execution in progress.
+struct Run<'a> {
+    exec: &'a Executor,
+    history: Recorder,
+    name: String,
+    execution: Value,
+    state_machine: Value,
+}
+
+/// How a state continues, once it has produced its output.
+enum Flow {
+    Next(String),
+    End,
+}
+
+impl From<Transition> for Flow {
+    fn from(t: Transition) -> Self {
+        match t {
+            Transition::Next(n) => Flow::Next(n),
+            Transition::End => Flow::End,
+        }
+    }
+}
+
+fn transition(state: &State) -> Result<Flow, StatesError> {
+    state
+        .flow
+        .transition()
+        .map(Flow::from)
+        .ok_or_else(|| StatesError::runtime("state has neither Next nor End"))
+}
+
+fn input_path(field: &PathField, raw: &Value, ctx: &Value) -> Result<Value, StatesError> {
+    match field {
+        PathField::Default => Ok(raw.clone()),
+        PathField::Null => Ok(json!({})),
+        PathField::Path(p) => path::query(p, raw, ctx),
+    }
+}
+
+fn result_path(field: &PathField, raw: Value, result: Value) -> Result<Value, StatesError> {
+    match field {
+        PathField::Default => Ok(result),
+        PathField::Null => Ok(raw),
+        PathField::Path(p) => path::set(raw, p, result),
+    }
+}
+
+/// The delay before the next retry, or `None` when no retrier (with attempts left) handles `e`.
+/// Only the first retrier whose ErrorEquals matches counts, as in AWS.
+fn retry_delay(retriers: &[Retrier], counts: &mut [u32], e: &StatesError) -> Option<Duration> {
+    let i = retriers.iter().position(|r| e.matches(&r.error_equals))?;
+    let r = &retriers[i];
+    if counts[i] >= r.max_attempts {
+        return None;
+    }
+    let mut secs = r.interval_seconds as f64 * r.backoff_rate.powi(counts[i] as i32);
+    if let Some(cap) = r.max_delay_seconds {
+        secs = secs.min(cap as f64);
+    }
+    if r.jitter_strategy == Some(Jitter::Full) {
+        secs *= fastrand::f64();
+    }
+    counts[i] += 1;
+    Some(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+fn seconds_from(path: &str, input: &Value, ctx: &Value, what: &str) -> Result<u64, StatesError> {
+    let v = path::query(path, input, ctx)?;
+    v.as_u64().ok_or_else(|| {
+        StatesError::runtime(format!(
+            "{what} {path:?} must point to a non-negative integer, got {v}"
+        ))
+    })
+}
+
+fn optional<'a>(
+    f: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
+) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    f.unwrap_or_else(|| Box::pin(std::future::pending()))
+}
+
+impl Run<'_> {
+    fn record(&self, cur: &Cursor, kind: &str, details: Option<(&'static str, Value)>) -> u64 {
+        let id = self
+            .history
+            .record(self.exec.clock.now(), cur.get(), kind, details);
+        cur.0.store(id, Ordering::SeqCst);
+        id
+    }
+
+    fn context(
+        &self,
+        state: &str,
+        entered: DateTime<Utc>,
+        retry: u32,
+        token: Option<&str>,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        let mut ctx = json!({
+            "Execution": self.execution,
+            "State": {"EnteredTime": format_time(entered), "Name": state, "RetryCount": retry},
+            "StateMachine": self.state_machine,
+        });
+        if let Some(t) = token {
+            ctx["Task"] = json!({"Token": t});
+        }
+        if let Some((index, value)) = item {
+            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        ctx
+    }
+
+    fn run_machine<'b>(
+        &'b self,
+        machine: &'b StateMachine,
+        input: Value,
+        cur: &'b Cursor,
+    ) -> BoxFuture<'b, Result<Value, StatesError>> {
+        Box::pin(async move {
+            let mut name = machine.start_at.clone();
+            let mut input = input;
+            loop {
+                let state = machine
+                    .states
+                    .get(&name)
+                    .ok_or_else(|| StatesError::runtime(format!("no state named {name:?}")))?;
+                let entered = self.exec.clock.now();
+                let (text, details) = payload(&input);
+                self.record(
+                    cur,
+                    &format!("{}StateEntered", state.type_name()),
+                    Some((
+                        "stateEnteredEventDetails",
+                        json!({"name": name, "input": text, "inputDetails": details}),
+                    )),
+                );
+                let (output, flow) = self.run_state(&name, state, input, entered, cur).await?;
+                let (text, details) = payload(&output);
+                self.record(
+                    cur,
+                    &format!("{}StateExited", state.type_name()),
+                    Some((
+                        "stateExitedEventDetails",
+                        json!({"name": name, "output": text, "outputDetails": details}),
+                    )),
+                );
+                match flow {
+                    Flow::Next(next) => {
+                        name = next;
+                        input = output;
+                    }
+                    Flow::End => return Ok(output),
+                }
+            }
+        })
+    }
+
+    async fn run_state(
+        &self,
+        name: &str,
+        state: &State,
+        raw: Value,
+        entered: DateTime<Utc>,
+        cur: &Cursor,
+    ) -> Result<(Value, Flow), StatesError> {
+        let ctx = self.context(name, entered, 0, None, None);
+        match &state.kind {
+            Kind::Pass(p) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let eff = match &p.parameters {
+                    Some(t) => template::apply(t, &eff, &ctx)?,
+                    None => eff,
+                };
+                let result = p.result.clone().unwrap_or(eff);
+                let out = result_path(&p.result_path, raw, result)?;
+                Ok((
+                    input_path(&state.io.output_path, &out, &ctx)?,
+                    transition(state)?,
+                ))
+            }
+            Kind::Wait(w) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let wait = if let Some(s) = w.seconds {
+                    Duration::from_secs(s)
+                } else if let Some(p) = &w.seconds_path {
+                    Duration::from_secs(seconds_from(p, &eff, &ctx, "SecondsPath")?)
+                } else {
+                    let stamp = match (&w.timestamp, &w.timestamp_path) {
+                        (Some(t), _) => Value::String(t.clone()),
+                        (None, Some(p)) => path::query(p, &eff, &ctx)?,
+                        (None, None) => {
+                            return Err(StatesError::runtime("Wait state without a duration"));
+                        }
+                    };
+                    let until = stamp
+                        .as_str()
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                        .ok_or_else(|| {
+                            StatesError::runtime(format!("{stamp} is not an RFC 3339 timestamp"))
+                        })?;
+                    (until.to_utc() - self.exec.clock.now())
+                        .to_std()
+                        .unwrap_or_default()
+                };
+                self.exec.clock.sleep(wait).await;
+                Ok((
+                    input_path(&state.io.output_path, &eff, &ctx)?,
+                    transition(state)?,
+                ))
+            }
+            Kind::Choice(c) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let mut next = None;
+                for rule in &c.choices {
+                    if rule.condition.evaluate(&eff, &ctx)? {
+                        next = rule.next.clone();
+                        break;
+                    }
+                }
+                let next = next.or_else(|| c.default.clone()).ok_or_else(|| {
+                    StatesError::new(
+                        names::NO_CHOICE_MATCHED,
+                        format!("No Choice rule of {name:?} matched, and it has no Default"),
+                    )
+                })?;
+                Ok((
+                    input_path(&state.io.output_path, &eff, &ctx)?,
+                    Flow::Next(next),
+                ))
+            }
+            Kind::Succeed => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                Ok((input_path(&state.io.output_path, &eff, &ctx)?, Flow::End))
+            }
+            Kind::Fail(f) => {
+                let text = |literal: &Option<String>,
+                            path: &Option<String>|
+                 -> Result<String, StatesError> {
+                    match (literal, path) {
+                        (Some(s), _) => Ok(s.clone()),
+                        (None, Some(p)) => match template::resolve(p, &raw, &ctx)? {
+                            Value::String(s) => Ok(s),
+                            other => Err(StatesError::runtime(format!(
+                                "{p:?} must yield a string, got {other}"
+                            ))),
+                        },
+                        (None, None) => Ok(String::new()),
+                    }
+                };
+                Err(StatesError::new(
+                    text(&f.error, &f.error_path)?,
+                    text(&f.cause, &f.cause_path)?,
+                ))
+            }
+            Kind::Task(t) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let result = self
+                    .with_retry(&t.retry, |retry| {
+                        self.task_attempt(name, t, &eff, entered, retry, cur)
+                    })
+                    .await;
+                self.finish(
+                    state,
+                    raw,
+                    result,
+                    t.result_selector.as_ref(),
+                    &t.result_path,
+                    &t.catch,
+                    &ctx,
+                )
+            }
+            Kind::Parallel(p) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let result = self
+                    .with_retry(&p.retry, |retry| {
+                        self.parallel_attempt(name, p, &eff, entered, retry, cur)
+                    })
+                    .await;
+                self.finish(
+                    state,
+                    raw,
+                    result,
+                    p.result_selector.as_ref(),
+                    &p.result_path,
+                    &p.catch,
+                    &ctx,
+                )
+            }
+            Kind::Map(m) => {
+                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let result = self
+                    .with_retry(&m.retry, |retry| {
+                        self.map_attempt(name, m, &eff, entered, retry, cur)
+                    })
+                    .await;
+                self.finish(
+                    state,
+                    raw,
+                    result,
+                    m.result_selector.as_ref(),
+                    &m.result_path,
+                    &m.catch,
+                    &ctx,
+                )
+            }
+        }
+    }
+
+    async fn with_retry<F, Fut>(
+        &self,
+        retriers: &[Retrier],
+        mut attempt: F,
+    ) -> Result<Value, StatesError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<Value, StatesError>>,
+    {
+        let mut counts = vec![0u32; retriers.len()];
+        let mut retry = 0;
+        loop {
+            match attempt(retry).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let Some(delay) = retry_delay(retriers, &mut counts, &e) else {
+                        return Err(e);
+                    };
+                    self.exec.clock.sleep(delay).await;
+                    retry += 1;
+                }
+            }
+        }
+    }
+
+    /// ResultSelector, ResultPath and OutputPath on a result, or the first matching Catch on an
+    /// error (its ResultPath places `{Error, Cause}` into the state's input).
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        state: &State,
+        raw: Value,
+        result: Result<Value, StatesError>,
+        selector: Option<&Value>,
+        result_path_field: &PathField,
+        catchers: &[Catcher],
+        ctx: &Value,
+    ) -> Result<(Value, Flow), StatesError> {
+        let processed = result.and_then(|r| {
+            let r = match selector {
+                Some(t) => template::apply(t, &r, ctx)?,
+                None => r,
+            };
+            let out = result_path(result_path_field, raw.clone(), r)?;
+            input_path(&state.io.output_path, &out, ctx)
+        });
+        match processed {
+            Ok(out) => Ok((out, transition(state)?)),
+            Err(e) => {
+                let Some(c) = catchers.iter().find(|c| e.matches(&c.error_equals)) else {
+                    return Err(e);
+                };
+                let out = result_path(&c.result_path, raw, e.to_value())?;
+                Ok((out, Flow::Next(c.next.clone())))
+            }
+        }
+    }
+
+    async fn task_attempt(
+        &self,
+        name: &str,
+        t: &TaskState,
+        eff: &Value,
+        entered: DateTime<Utc>,
+        retry: u32,
+        cur: &Cursor,
+    ) -> Result<Value, StatesError> {
+        let integration = Integration::of(&t.resource).map_err(StatesError::runtime)?;
+        let callback = matches!(
+            integration,
+            Integration::LambdaInvoke {
+                wait_for_token: true
+            }
+        )
+        .then(|| self.exec.tokens.issue(&self.name));
+        let ctx = self.context(
+            name,
+            entered,
+            retry,
+            callback.as_ref().map(|(token, _)| token.as_str()),
+            None,
+        );
+        let params = match &t.parameters {
+            Some(tpl) => template::apply(tpl, eff, &ctx)?,
+            None => eff.clone(),
+        };
+        let timeout = match (&t.timeout_seconds, &t.timeout_seconds_path) {
+            (Some(s), _) => Some(*s),
+            (None, Some(p)) => Some(seconds_from(p, eff, &ctx, "TimeoutSecondsPath")?),
+            _ => None,
+        };
+        let heartbeat = match (&t.heartbeat_seconds, &t.heartbeat_seconds_path) {
+            (Some(s), _) => Some(*s),
+            (None, Some(p)) => Some(seconds_from(p, eff, &ctx, "HeartbeatSecondsPath")?),
+            _ => None,
+        };
+        match integration {
+            Integration::LambdaArn => {
+                let (text, _) = payload(&params);
+                let mut details = json!({"resource": t.resource, "input": text, "inputDetails": {"truncated": false}});
+                if let Some(s) = timeout {
+                    details["timeoutInSeconds"] = json!(s);
+                }
+                self.record(
+                    cur,
+                    "LambdaFunctionScheduled",
+                    Some(("lambdaFunctionScheduledEventDetails", details)),
+                );
+                self.record(cur, "LambdaFunctionStarted", None);
+                match self.invoke(&t.resource, params, timeout).await {
+                    Ok(out) => {
+                        let (text, details) = payload(&out);
+                        self.record(
+                            cur,
+                            "LambdaFunctionSucceeded",
+                            Some((
+                                "lambdaFunctionSucceededEventDetails",
+                                json!({"output": text, "outputDetails": details}),
+                            )),
+                        );
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        let kind = if e.error == names::TIMEOUT {
+                            "LambdaFunctionTimedOut"
+                        } else {
+                            "LambdaFunctionFailed"
+                        };
+                        let key = if e.error == names::TIMEOUT {
+                            "lambdaFunctionTimedOutEventDetails"
+                        } else {
+                            "lambdaFunctionFailedEventDetails"
+                        };
+                        self.record(
+                            cur,
+                            kind,
+                            Some((key, json!({"error": e.error, "cause": e.cause}))),
+                        );
+                        Err(e)
+                    }
+                }
+            }
+            Integration::LambdaInvoke { wait_for_token } => {
+                let resource = if wait_for_token {
+                    "invoke.waitForTaskToken"
+                } else {
+                    "invoke"
+                };
+                let (text, _) = payload(&params);
+                let mut details = json!({"resourceType": "lambda", "resource": resource, "region": self.exec.region, "parameters": text});
+                if let Some(s) = timeout {
+                    details["timeoutInSeconds"] = json!(s);
+                }
+                if let Some(s) = heartbeat {
+                    details["heartbeatInSeconds"] = json!(s);
+                }
+                self.record(
+                    cur,
+                    "TaskScheduled",
+                    Some(("taskScheduledEventDetails", details)),
+                );
+                self.record(
+                    cur,
+                    "TaskStarted",
+                    Some((
+                        "taskStartedEventDetails",
+                        json!({"resourceType": "lambda", "resource": resource}),
+                    )),
+                );
+                let started = self.exec.clock.now();
+                let function = params
+                    .get("FunctionName")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        StatesError::runtime("lambda:invoke needs Parameters.FunctionName")
+                    })?
+                    .to_owned();
+                let body = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                let invoked = self.invoke(&function, body, if wait_for_token { None } else { timeout }).await.map(|out| {
+                    json!({
+                        "ExecutedVersion": "$LATEST",
+                        "Payload": out,
+                        "SdkHttpMetadata": {"HttpHeaders": {"Content-Type": "application/json"}, "HttpStatusCode": 200},
+                        "SdkResponseMetadata": {"RequestId": format!("{:032x}", fastrand::u128(..))},
+                        "StatusCode": 200,
+                    })
+                });
+                let outcome = match (invoked, callback) {
+                    (Ok(wrapped), Some((token, rx))) => {
+                        let (text, details) = payload(&wrapped);
+                        self.record(cur, "TaskSubmitted", Some(("taskSubmittedEventDetails", json!({"resourceType": "lambda", "resource": resource, "output": text, "outputDetails": details}))));
+                        let elapsed = (self.exec.clock.now() - started)
+                            .to_std()
+                            .unwrap_or_default();
+                        let remaining =
+                            timeout.map(|s| Duration::from_secs(s).saturating_sub(elapsed));
+                        let outcome = self
+                            .await_token(rx, remaining, heartbeat.map(Duration::from_secs))
+                            .await;
+                        self.exec.tokens.close(&token);
+                        outcome
+                    }
+                    (Ok(wrapped), None) => Ok(wrapped),
+                    (Err(e), callback) => {
+                        if let Some((token, _)) = callback {
+                            self.exec.tokens.close(&token);
+                        }
+                        Err(e)
+                    }
+                };
+                match &outcome {
+                    Ok(out) => {
+                        let (text, details) = payload(out);
+                        self.record(cur, "TaskSucceeded", Some(("taskSucceededEventDetails", json!({"resourceType": "lambda", "resource": resource, "output": text, "outputDetails": details}))));
+                    }
+                    Err(e) if e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT => {
+                        self.record(cur, "TaskTimedOut", Some(("taskTimedOutEventDetails", json!({"resourceType": "lambda", "resource": resource, "error": e.error, "cause": e.cause}))));
+                    }
+                    Err(e) => {
+                        self.record(cur, "TaskFailed", Some(("taskFailedEventDetails", json!({"resourceType": "lambda", "resource": resource, "error": e.error, "cause": e.cause}))));
+                    }
+                }
+                outcome
+            }
+        }
+    }
+
+    /// Calls the dispatcher; virtual time stands still while the handler runs.
+    async fn invoke(
+        &self,
+        function: &str,
+        body: Value,
+        timeout: Option<u64>,
+    ) -> Result<Value, StatesError> {
+        let _hold = self.exec.clock.hold();
+        let call = self.exec.dispatcher.invoke(function, body);
+        match timeout {
+            None => call.await.map_err(|e| e.into_states_error()),
+            Some(secs) => tokio::select! {
+                r = call => r.map_err(|e| e.into_states_error()),
+                () = self.exec.clock.sleep(Duration::from_secs(secs)) => Err(StatesError::new(names::TIMEOUT, format!("Task timed out after {secs} seconds"))),
+            },
+        }
+    }
+
+    async fn await_token(
+        &self,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<Message>,
+        timeout: Option<Duration>,
+        heartbeat: Option<Duration>,
+    ) -> Result<Value, StatesError> {
+        let clock = &self.exec.clock;
+        let mut deadline = optional(timeout.map(|d| clock.sleep(d)));
+        let mut beat = optional(heartbeat.map(|d| clock.sleep(d)));
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Message::Success(v)) => return Ok(v),
+                    Some(Message::Failure(e)) => return Err(e),
+                    Some(Message::Heartbeat) => beat = optional(heartbeat.map(|d| clock.sleep(d))),
+                    None => return Err(StatesError::runtime("the task token was dropped")),
+                },
+                () = &mut deadline => return Err(StatesError::new(names::TIMEOUT, format!("No SendTaskSuccess or SendTaskFailure within {}s", timeout.unwrap_or_default().as_secs()))),
+                () = &mut beat => return Err(StatesError::new(names::HEARTBEAT_TIMEOUT, format!("No heartbeat within {}s", heartbeat.unwrap_or_default().as_secs()))),
+            }
+        }
+    }
+
+    async fn parallel_attempt(
+        &self,
+        name: &str,
+        p: &ParallelState,
+        eff: &Value,
+        entered: DateTime<Utc>,
+        retry: u32,
+        cur: &Cursor,
+    ) -> Result<Value, StatesError> {
+        let ctx = self.context(name, entered, retry, None, None);
+        let input = match &p.parameters {
+            Some(t) => template::apply(t, eff, &ctx)?,
+            None => eff.clone(),
+        };
+        let started = self.record(cur, "ParallelStateStarted", None);
+        let branches = p.branches.iter().map(|b| {
+            let input = input.clone();
+            async move {
+                let branch = Cursor::new(started);
+                self.run_machine(b, input, &branch).await
+            }
+        });
+        match futures::future::try_join_all(branches).await {
+            Ok(outputs) => {
+                self.record(cur, "ParallelStateSucceeded", None);
+                Ok(Value::Array(outputs))
+            }
+            Err(e) => {
+                self.record(cur, "ParallelStateFailed", None);
+                Err(e)
+            }
+        }
+    }
+
+    async fn map_attempt(
+        &self,
+        name: &str,
+        m: &MapState,
+        eff: &Value,
+        entered: DateTime<Utc>,
+        retry: u32,
+        cur: &Cursor,
+    ) -> Result<Value, StatesError> {
+        let ctx = self.context(name, entered, retry, None, None);
+        let items_path = m.items_path.as_deref().unwrap_or("$");
+        let Value::Array(items) = path::query(items_path, eff, &ctx)? else {
+            return Err(StatesError::runtime(format!(
+                "ItemsPath {items_path:?} of {name:?} must point to an array"
+            )));
+        };
+        let max = match (&m.max_concurrency, &m.max_concurrency_path) {
+            (Some(n), _) => *n,
+            (None, Some(p)) => seconds_from(p, eff, &ctx, "MaxConcurrencyPath")?,
+            _ => 0,
+        };
+        let processor = m
+            .processor()
+            .ok_or_else(|| StatesError::runtime("Map state without ItemProcessor"))?;
+        let started = self.record(
+            cur,
+            "MapStateStarted",
+            Some((
+                "mapStateStartedEventDetails",
+                json!({"length": items.len()}),
+            )),
+        );
+        let count = items.len();
+        let iterations = items.into_iter().enumerate().map(|(index, item)| {
+            let item_ctx = self.context(name, entered, retry, None, Some((index, &item)));
+            async move {
+                let input = match m.selector() {
+                    Some(t) => template::apply(t, eff, &item_ctx)?,
+                    None => item,
+                };
+                let branch = Cursor::new(started);
+                let details = json!({"name": name, "index": index});
+                self.record(
+                    &branch,
+                    "MapIterationStarted",
+                    Some(("mapIterationStartedEventDetails", details.clone())),
+                );
+                let result = self.run_machine(processor, input, &branch).await;
+                match &result {
+                    Ok(_) => self.record(
+                        &branch,
+                        "MapIterationSucceeded",
+                        Some(("mapIterationSucceededEventDetails", details)),
+                    ),
+                    Err(_) => self.record(
+                        &branch,
+                        "MapIterationFailed",
+                        Some(("mapIterationFailedEventDetails", details)),
+                    ),
+                };
+                result
+            }
+        });
+        let limit = if max == 0 { count.max(1) } else { max as usize };
+        let results = futures::stream::iter(iterations).buffered(limit);
+        let tolerated = m.tolerated_failure_count.is_some()
+            || m.tolerated_failure_percentage.is_some()
+            || m.tolerated_failure_count_path.is_some()
+            || m.tolerated_failure_percentage_path.is_some();
+        let outcome = if !tolerated {
+            results.try_collect::<Vec<_>>().await.map(Value::Array)
+        } else {
+            let all: Vec<Result<Value, StatesError>> = results.collect().await;
+            let failed = all.iter().filter(|r| r.is_err()).count();
+            let max_count = match (&m.tolerated_failure_count, &m.tolerated_failure_count_path) {
+                (Some(n), _) => Some(*n),
+                (None, Some(p)) => Some(seconds_from(p, eff, &ctx, "ToleratedFailureCountPath")?),
+                _ => None,
+            };
+            let max_pct = match (
+                &m.tolerated_failure_percentage,
+                &m.tolerated_failure_percentage_path,
+            ) {
+                (Some(p), _) => Some(*p),
+                (None, Some(p)) => path::query(p, eff, &ctx)?.as_f64(),
+                _ => None,
+            };
+            let over_count = max_count.is_some_and(|n| failed as u64 > n);
+            let over_pct =
+                max_pct.is_some_and(|p| count > 0 && (failed as f64 * 100.0 / count as f64) > p);
+            if over_count || over_pct {
+                Err(StatesError::new(
+                    names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    format!("{failed} of {count} items failed, over the tolerated threshold"),
+                ))
+            } else {
+                Ok(Value::Array(
+                    all.into_iter()
+                        .map(|r| r.unwrap_or_else(|e| e.to_value()))
+                        .collect(),
+                ))
+            }
+        };
+        match &outcome {
+            Ok(_) => self.record(cur, "MapStateSucceeded", None),
+            Err(_) => self.record(cur, "MapStateFailed", None),
+        };
+        outcome
+    }
+}

@@ -1,0 +1,626 @@
+//! Intrinsic functions (`States.Format('{} is {}', $.a, $.b)` and the rest), parsed and evaluated.
+//! Any failure is States.IntrinsicFailure; a path that finds nothing is States.Runtime, as for
+//! every other path.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Number, Value, json};
+use sha2::Digest;
+
+use crate::error::{StatesError, names};
+use crate::path;
+
+/// A parsed argument.
+#[derive(Debug, Clone, PartialEq)]
+enum Arg {
+    Literal(Value),
+    Path(String),
+    Call(Call),
+}
+
+/// A parsed call.
+#[derive(Debug, Clone, PartialEq)]
+struct Call {
+    name: String,
+    args: Vec<Arg>,
+}
+
+// Escaped braces in string literals, kept apart from placeholders until States.Format is done.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+fn fail(cause: impl Into<String>) -> StatesError {
+    StatesError::new(names::INTRINSIC_FAILURE, cause)
+}
+
+/// Whether a `.$` value is an intrinsic call rather than a path.
+pub fn is_intrinsic(s: &str) -> bool {
+    s.starts_with("States.")
+}
+
+/// Evaluates an intrinsic expression against the state's input and the context object.
+pub fn evaluate(expr: &str, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    let mut p = Parser { s: expr, pos: 0 };
+    let call = p.call()?;
+    p.skip_ws();
+    if p.pos != expr.len() {
+        return Err(fail(format!("unexpected text after the call in {expr:?}")));
+    }
+    let value = eval(&call, input, context)?;
+    Ok(restore_braces(value))
+}
+
+/// Checks the syntax only (for validation).
+pub fn check(expr: &str) -> Result<(), StatesError> {
+    let mut p = Parser { s: expr, pos: 0 };
+    p.call()?;
+    p.skip_ws();
+    if p.pos == expr.len() {
+        Ok(())
+    } else {
+        Err(fail(format!("unexpected text after the call in {expr:?}")))
+    }
+}
+
+fn restore_braces(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.contains([OPEN, CLOSE]) => {
+            Value::String(s.replace(OPEN, "{").replace(CLOSE, "}"))
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(restore_braces).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, restore_braces(v))).collect())
+        }
+        other => other,
+    }
+}
+
+struct Parser<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn rest(&self) -> &'a str {
+        let s: &'a str = self.s;
+        &s[self.pos..]
+    }
+
+    fn skip_ws(&mut self) {
+        let trimmed = self.rest().trim_start();
+        self.pos = self.s.len() - trimmed.len();
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        self.skip_ws();
+        if self.rest().starts_with(c) {
+            self.pos += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn call(&mut self) -> Result<Call, StatesError> {
+        self.skip_ws();
+        let name_len = self
+            .rest()
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .unwrap_or(self.rest().len());
+        let name = self.rest()[..name_len].to_owned();
+        if !name.starts_with("States.") {
+            return Err(fail(format!("{:?} is not an intrinsic function", self.s)));
+        }
+        self.pos += name_len;
+        if !self.eat('(') {
+            return Err(fail(format!("expected '(' after {name}")));
+        }
+        let mut args = Vec::new();
+        if !self.eat(')') {
+            loop {
+                args.push(self.arg()?);
+                if self.eat(')') {
+                    break;
+                }
+                if !self.eat(',') {
+                    return Err(fail(format!("expected ',' or ')' in {:?}", self.s)));
+                }
+            }
+        }
+        Ok(Call { name, args })
+    }
+
+    fn arg(&mut self) -> Result<Arg, StatesError> {
+        self.skip_ws();
+        let rest = self.rest();
+        if rest.starts_with('\'') {
+            return self.string().map(|s| Arg::Literal(Value::String(s)));
+        }
+        if rest.starts_with('$') {
+            return Ok(Arg::Path(self.path()));
+        }
+        if rest.starts_with("States.") {
+            return self.call().map(Arg::Call);
+        }
+        let end = rest.find([',', ')']).unwrap_or(rest.len());
+        let token = rest[..end].trim();
+        self.pos += end;
+        let value = match token {
+            "null" => Value::Null,
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            n => serde_json::from_str::<Number>(n)
+                .map(Value::Number)
+                .map_err(|_| fail(format!("unexpected argument {n:?}")))?,
+        };
+        Ok(Arg::Literal(value))
+    }
+
+    /// A single-quoted literal; `\'`, `\\`, `\{` and `\}` are escapes.
+    fn string(&mut self) -> Result<String, StatesError> {
+        self.pos += 1;
+        let mut out = String::new();
+        let mut chars = self.rest().char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\'' => {
+                    self.pos += i + 1;
+                    return Ok(out);
+                }
+                '\\' => match chars.next() {
+                    Some((_, '{')) => out.push(OPEN),
+                    Some((_, '}')) => out.push(CLOSE),
+                    Some((_, e)) => out.push(e),
+                    None => break,
+                },
+                c => out.push(c),
+            }
+        }
+        Err(fail(format!("unterminated string in {:?}", self.s)))
+    }
+
+    /// A path runs to the next ',' or ')' outside brackets and quotes.
+    fn path(&mut self) -> String {
+        let rest = self.rest();
+        let mut depth = 0usize;
+        let mut quote: Option<char> = None;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '[' | '(') => depth += 1,
+                (None, ']') => depth = depth.saturating_sub(1),
+                (None, ')') if depth > 0 => depth -= 1,
+                (None, ',' | ')') => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        self.pos += end;
+        rest[..end].trim().to_owned()
+    }
+}
+
+fn eval(call: &Call, input: &Value, context: &Value) -> Result<Value, StatesError> {
+    let args = call
+        .args
+        .iter()
+        .map(|a| match a {
+            Arg::Literal(v) => Ok(v.clone()),
+            Arg::Path(p) => path::query(p, input, context),
+            Arg::Call(c) => eval(c, input, context),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    apply(&call.name, args)
+}
+
+fn arity(
+    name: &str,
+    args: &[Value],
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(), StatesError> {
+    if range.contains(&args.len()) {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{name} takes {} argument(s), got {}",
+            if range.start() == range.end() {
+                range.start().to_string()
+            } else {
+                format!("{} to {}", range.start(), range.end())
+            },
+            args.len()
+        )))
+    }
+}
+
+fn string<'a>(name: &str, v: &'a Value) -> Result<&'a str, StatesError> {
+    v.as_str()
+        .ok_or_else(|| fail(format!("{name}: expected a string, got {v}")))
+}
+
+fn array<'a>(name: &str, v: &'a Value) -> Result<&'a Vec<Value>, StatesError> {
+    v.as_array()
+        .ok_or_else(|| fail(format!("{name}: expected an array, got {v}")))
+}
+
+fn integer(name: &str, v: &Value) -> Result<i64, StatesError> {
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+        .ok_or_else(|| fail(format!("{name}: expected an integer, got {v}")))
+}
+
+/// How States.Format and StringSplit print a value: strings bare, the rest as JSON.
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
+    match name {
+        "States.Format" => {
+            if args.is_empty() {
+                return Err(fail("States.Format needs a template"));
+            }
+            let template = string(name, &args[0])?;
+            let mut values = args[1..].iter();
+            let mut out = String::new();
+            let mut rest = template;
+            while let Some(at) = rest.find("{}") {
+                out.push_str(&rest[..at]);
+                let v = values
+                    .next()
+                    .ok_or_else(|| fail("States.Format: more placeholders than arguments"))?;
+                out.push_str(&display(v));
+                rest = &rest[at + 2..];
+            }
+            out.push_str(rest);
+            if values.next().is_some() {
+                return Err(fail("States.Format: more arguments than placeholders"));
+            }
+            Ok(Value::String(out))
+        }
+        "States.StringToJson" => {
+            arity(name, &args, 1..=1)?;
+            serde_json::from_str(string(name, &args[0])?).map_err(|e| fail(format!("{name}: {e}")))
+        }
+        "States.JsonToString" => {
+            arity(name, &args, 1..=1)?;
+            Ok(Value::String(args[0].to_string()))
+        }
+        "States.Array" => Ok(Value::Array(args)),
+        "States.ArrayPartition" => {
+            arity(name, &args, 2..=2)?;
+            let items = array(name, &args[0])?;
+            let size = integer(name, &args[1])?;
+            if size <= 0 {
+                return Err(fail(format!("{name}: chunk size must be positive")));
+            }
+            Ok(Value::Array(
+                items
+                    .chunks(size as usize)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
+            ))
+        }
+        "States.ArrayContains" => {
+            arity(name, &args, 2..=2)?;
+            Ok(Value::Bool(array(name, &args[0])?.contains(&args[1])))
+        }
+        "States.ArrayRange" => {
+            arity(name, &args, 3..=3)?;
+            let (start, end, step) = (
+                integer(name, &args[0])?,
+                integer(name, &args[1])?,
+                integer(name, &args[2])?,
+            );
+            if step == 0 {
+                return Err(fail(format!("{name}: step must not be 0")));
+            }
+            let mut out = Vec::new();
+            let mut i = start;
+            while (step > 0 && i <= end) || (step < 0 && i >= end) {
+                out.push(json!(i));
+                if out.len() > 1000 {
+                    return Err(fail(format!("{name}: more than 1000 items")));
+                }
+                i += step;
+            }
+            Ok(Value::Array(out))
+        }
+        "States.ArrayGetItem" => {
+            arity(name, &args, 2..=2)?;
+            let items = array(name, &args[0])?;
+            let idx = integer(name, &args[1])?;
+            usize::try_from(idx)
+                .ok()
+                .and_then(|i| items.get(i))
+                .cloned()
+                .ok_or_else(|| fail(format!("{name}: index {idx} is out of bounds")))
+        }
+        "States.ArrayLength" => {
+            arity(name, &args, 1..=1)?;
+            Ok(json!(array(name, &args[0])?.len()))
+        }
+        "States.ArrayUnique" => {
+            arity(name, &args, 1..=1)?;
+            let mut out: Vec<Value> = Vec::new();
+            for v in array(name, &args[0])? {
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+            Ok(Value::Array(out))
+        }
+        "States.Base64Encode" => {
+            arity(name, &args, 1..=1)?;
+            Ok(Value::String(BASE64.encode(string(name, &args[0])?)))
+        }
+        "States.Base64Decode" => {
+            arity(name, &args, 1..=1)?;
+            let bytes = BASE64
+                .decode(string(name, &args[0])?)
+                .map_err(|e| fail(format!("{name}: {e}")))?;
+            String::from_utf8(bytes)
+                .map(Value::String)
+                .map_err(|e| fail(format!("{name}: {e}")))
+        }
+        "States.Hash" => {
+            arity(name, &args, 2..=2)?;
+            let data = display(&args[0]);
+            let digest = match string(name, &args[1])? {
+                "MD5" => hex::encode(md5::Md5::digest(data.as_bytes())),
+                "SHA-1" => hex::encode(sha1::Sha1::digest(data.as_bytes())),
+                "SHA-256" => hex::encode(sha2::Sha256::digest(data.as_bytes())),
+                "SHA-384" => hex::encode(sha2::Sha384::digest(data.as_bytes())),
+                "SHA-512" => hex::encode(sha2::Sha512::digest(data.as_bytes())),
+                other => return Err(fail(format!("{name}: unknown algorithm {other:?}"))),
+            };
+            Ok(Value::String(digest))
+        }
+        "States.JsonMerge" => {
+            arity(name, &args, 3..=3)?;
+            if args[2] != Value::Bool(false) {
+                return Err(fail(format!(
+                    "{name}: only a shallow merge (false) is supported"
+                )));
+            }
+            let (Some(a), Some(b)) = (args[0].as_object(), args[1].as_object()) else {
+                return Err(fail(format!("{name}: both arguments must be objects")));
+            };
+            let mut merged: Map<String, Value> = a.clone();
+            merged.extend(b.clone());
+            Ok(Value::Object(merged))
+        }
+        "States.MathRandom" => {
+            arity(name, &args, 2..=3)?;
+            let (start, end) = (integer(name, &args[0])?, integer(name, &args[1])?);
+            if end <= start {
+                return Err(fail(format!("{name}: end must be greater than start")));
+            }
+            let n = match args.get(2) {
+                Some(seed) => fastrand::Rng::with_seed(integer(name, seed)? as u64).i64(start..end),
+                None => fastrand::i64(start..end),
+            };
+            Ok(json!(n))
+        }
+        "States.MathAdd" => {
+            arity(name, &args, 2..=2)?;
+            integer(name, &args[0])?
+                .checked_add(integer(name, &args[1])?)
+                .map(|n| json!(n))
+                .ok_or_else(|| fail(format!("{name}: overflow")))
+        }
+        "States.StringSplit" => {
+            arity(name, &args, 2..=2)?;
+            let s = string(name, &args[0])?;
+            let delimiters: Vec<char> = string(name, &args[1])?.chars().collect();
+            Ok(Value::Array(
+                s.split(delimiters.as_slice())
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Value::String(p.to_owned()))
+                    .collect(),
+            ))
+        }
+        "States.UUID" => {
+            arity(name, &args, 0..=0)?;
+            let mut bytes: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
+            bytes[6] = (bytes[6] & 0x0f) | 0x40;
+            bytes[8] = (bytes[8] & 0x3f) | 0x80;
+            let h = hex::encode(bytes);
+            Ok(Value::String(format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            )))
+        }
+        other => Err(fail(format!("unknown intrinsic function {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(expr: &str, input: Value) -> Result<Value, StatesError> {
+        evaluate(expr, &input, &json!({"Execution": {"Name": "inc-1"}}))
+    }
+
+    #[test]
+    fn format_fills_placeholders_and_keeps_escaped_braces() {
+        let v = ev(
+            r"States.Format('{} restarted {} \{ok\} it\'s', $.name, $.n)",
+            json!({"name": "backend", "n": 3}),
+        )
+        .unwrap();
+        assert_eq!(v, json!("backend restarted 3 {ok} it's"));
+        assert_eq!(
+            ev("States.Format('id={}', $$.Execution.Name)", json!({})).unwrap(),
+            json!("id=inc-1")
+        );
+        let err = ev("States.Format('{} {}', $.a)", json!({"a": 1})).unwrap_err();
+        assert_eq!(err.error, "States.IntrinsicFailure");
+    }
+
+    #[test]
+    fn json_conversions_round_trip() {
+        assert_eq!(
+            ev("States.StringToJson($.s)", json!({"s": "{\"a\":[1,2]}"})).unwrap(),
+            json!({"a": [1, 2]})
+        );
+        assert_eq!(
+            ev("States.JsonToString($.o)", json!({"o": {"a": 1}})).unwrap(),
+            json!("{\"a\":1}")
+        );
+        assert_eq!(
+            ev(
+                "States.StringToJson(States.JsonToString($.o))",
+                json!({"o": {"k": [true, null]}})
+            )
+            .unwrap(),
+            json!({"k": [true, null]})
+        );
+    }
+
+    #[test]
+    fn array_functions() {
+        assert_eq!(
+            ev("States.Array('a', 1, $.x, null, true)", json!({"x": [2]})).unwrap(),
+            json!(["a", 1, [2], null, true])
+        );
+        assert_eq!(
+            ev(
+                "States.ArrayPartition($.a, 2)",
+                json!({"a": [1, 2, 3, 4, 5]})
+            )
+            .unwrap(),
+            json!([[1, 2], [3, 4], [5]])
+        );
+        assert_eq!(
+            ev("States.ArrayContains($.a, 3)", json!({"a": [1, 2, 3]})).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            ev("States.ArrayRange(1, 9, 2)", json!({})).unwrap(),
+            json!([1, 3, 5, 7, 9])
+        );
+        assert_eq!(
+            ev("States.ArrayRange(5, 1, -2)", json!({})).unwrap(),
+            json!([5, 3, 1])
+        );
+        assert_eq!(
+            ev("States.ArrayGetItem($.a, 1)", json!({"a": ["x", "y"]})).unwrap(),
+            json!("y")
+        );
+        assert_eq!(
+            ev("States.ArrayLength($.a)", json!({"a": [1, 2, 3]})).unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            ev(
+                "States.ArrayUnique($.a)",
+                json!({"a": [1, 2, 1, {"a": 1}, {"a": 1}]})
+            )
+            .unwrap(),
+            json!([1, 2, {"a": 1}])
+        );
+        assert_eq!(
+            ev("States.ArrayGetItem($.a, 5)", json!({"a": []}))
+                .unwrap_err()
+                .error,
+            "States.IntrinsicFailure"
+        );
+        assert!(ev("States.ArrayRange(0, 5000, 1)", json!({})).is_err());
+    }
+
+    #[test]
+    fn encoding_and_hashing() {
+        assert_eq!(
+            ev("States.Base64Encode('Data to encode')", json!({})).unwrap(),
+            json!("RGF0YSB0byBlbmNvZGU=")
+        );
+        assert_eq!(
+            ev("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", json!({})).unwrap(),
+            json!("Data to encode")
+        );
+        assert_eq!(
+            ev("States.Hash('input data', 'SHA-1')", json!({})).unwrap(),
+            json!("aaff4a450a104cd177d28d18d74485e8cae074b7")
+        );
+        assert_eq!(
+            ev("States.Hash('', 'MD5')", json!({})).unwrap(),
+            json!("d41d8cd98f00b204e9800998ecf8427e")
+        );
+        assert_eq!(
+            ev("States.Hash('abc', 'SHA-256')", json!({})).unwrap(),
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert!(ev("States.Hash('abc', 'CRC32')", json!({})).is_err());
+    }
+
+    #[test]
+    fn merge_math_split_uuid() {
+        assert_eq!(
+            ev(
+                "States.JsonMerge($.a, $.b, false)",
+                json!({"a": {"x": 1, "y": {"z": 1}}, "b": {"y": {"w": 2}}})
+            )
+            .unwrap(),
+            json!({"x": 1, "y": {"w": 2}})
+        );
+        assert!(ev("States.JsonMerge($.a, $.a, true)", json!({"a": {}})).is_err());
+        assert_eq!(
+            ev("States.MathAdd($.n, -1)", json!({"n": 10})).unwrap(),
+            json!(9)
+        );
+        let r = ev("States.MathRandom(1, 3)", json!({}))
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        assert!((1..3).contains(&r));
+        assert_eq!(
+            ev("States.MathRandom(1, 1000, 7)", json!({})).unwrap(),
+            ev("States.MathRandom(1, 1000, 7)", json!({})).unwrap()
+        );
+        assert_eq!(
+            ev("States.StringSplit('a,b;c', ',;')", json!({})).unwrap(),
+            json!(["a", "b", "c"])
+        );
+        let u = ev("States.UUID()", json!({})).unwrap();
+        let u = u.as_str().unwrap();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn bad_calls_fail_as_intrinsic_failures_and_missing_paths_as_runtime() {
+        assert_eq!(
+            ev("States.Nope(1)", json!({})).unwrap_err().error,
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            ev("States.ArrayLength(1, 2)", json!({})).unwrap_err().error,
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            ev("States.Format('x'", json!({})).unwrap_err().error,
+            "States.IntrinsicFailure"
+        );
+        assert_eq!(
+            ev("States.ArrayLength($.missing)", json!({}))
+                .unwrap_err()
+                .error,
+            "States.Runtime"
+        );
+        assert!(check("States.Format('{}', States.ArrayLength($.a[0]['b,c']))").is_ok());
+    }
+}
