@@ -4,8 +4,9 @@
 //! approval timeout takes microseconds in a test, and the history still says one hour.
 //!
 //! Virtual time is decided per execution future (see [`Clock::drive`]). Actors outside it that
-//! complete task tokens after a virtual sleep should run on the same current-thread runtime, and
-//! hold the clock ([`Clock::hold`]) while they do I/O.
+//! complete task tokens after a virtual sleep should run on the same current-thread runtime (so a
+//! scheduler pass lets them run before time moves), and hold the clock ([`Clock::hold`]) while
+//! they do I/O.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -197,6 +198,10 @@ impl Clock {
             return fut.await;
         };
         let mut fut = pin!(fut);
+        // Idle polls in a row: time only moves once the execution stayed idle across a full
+        // scheduler pass, so tasks it just woke (an approver receiving a token) get to run and
+        // set their own timers first.
+        let mut idle = 0u8;
         std::future::poll_fn(move |cx| {
             loop {
                 let flag = Arc::new(Flag {
@@ -208,9 +213,14 @@ impl Clock {
                     return Poll::Ready(out);
                 }
                 if flag.woken.load(Ordering::SeqCst) {
+                    idle = 0;
                     continue;
                 }
-                if clock.advance() {
+                if idle < 2 {
+                    idle += 1;
+                    cx.waker().wake_by_ref();
+                } else if clock.advance() {
+                    idle = 0;
                     // Let whoever the timer woke (maybe outside this execution) run first.
                     cx.waker().wake_by_ref();
                 } else {
