@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
 mod catalog;
+mod states;
 mod table;
 
 /// Self-healing for Kubernetes: runbooks, alerts and the local lab.
@@ -28,6 +29,43 @@ enum Command {
     Alerts {
         #[command(subcommand)]
         command: AlertsCommand,
+    },
+    /// Run and check state machine definitions with the local executor.
+    States {
+        #[command(subcommand)]
+        command: StatesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StatesCommand {
+    /// Run an execution and print its result as JSON (exit 0 whenever it ran).
+    Run {
+        /// The definition (ASL JSON).
+        definition: PathBuf,
+        /// The execution input (JSON file); `{}` when absent.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Where Task states go: echo, invoke-api=URL (e.g. cargo lambda watch) or static=FILE.
+        #[arg(long, default_value = "echo")]
+        tasks: states::Tasks,
+        /// Add the execution history to the JSON.
+        #[arg(long)]
+        history: bool,
+        /// Print a readable timeline to stderr.
+        #[arg(long)]
+        timeline: bool,
+        /// Wait in wall-clock time instead of virtual time.
+        #[arg(long)]
+        real_time: bool,
+        /// The execution name.
+        #[arg(long, default_value = "local")]
+        name: String,
+    },
+    /// Check a definition: Next targets, reachability, fields, paths, resources.
+    Validate {
+        /// The definition (ASL JSON).
+        definition: PathBuf,
     },
 }
 
@@ -83,6 +121,31 @@ fn main() -> ExitCode {
                     format,
                 },
         } => alerts::explain(&file, &runbooks, &policy, format),
+        Command::States {
+            command:
+                StatesCommand::Run {
+                    definition,
+                    input,
+                    tasks,
+                    history,
+                    timeline,
+                    real_time,
+                    name,
+                },
+        } => states::run(
+            &definition,
+            states::RunOptions {
+                input,
+                tasks,
+                history,
+                timeline,
+                real_time,
+                name,
+            },
+        ),
+        Command::States {
+            command: StatesCommand::Validate { definition },
+        } => states::validate(&definition),
     };
     match result {
         Ok(code) => code,

@@ -147,3 +147,98 @@ fn an_invalid_payload_exits_2_with_the_reason_on_stderr() {
     );
     assert!(out.stdout.is_empty());
 }
+
+fn write(dir: &Path, name: &str, v: &serde_json::Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn states_run_prints_the_result_and_history_and_exits_0_even_when_the_execution_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write(
+        dir.path(),
+        "m.asl.json",
+        &serde_json::json!({"StartAt": "Wait", "States": {
+            "Wait": {"Type": "Wait", "Seconds": 3600, "Next": "Remediate"},
+            "Remediate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "remediate", "Payload.$": "$"}, "ResultSelector": {"p.$": "$.Payload"}, "Next": "Fail"},
+            "Fail": {"Type": "Fail", "Error": "Escalated", "Cause": "health never recovered"}}}),
+    );
+    let input = write(dir.path(), "in.json", &serde_json::json!({"id": "inc-1"}));
+    let out = selfheal(&[
+        "states",
+        "run",
+        &def,
+        "--input",
+        &input,
+        "--history",
+        "--timeline",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], "FAILED");
+    assert_eq!(result["error"], "Escalated");
+    assert_eq!(result["cause"], "health never recovered");
+    let kinds: Vec<&str> = result["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"));
+    assert_eq!(kinds.last(), Some(&"ExecutionFailed"));
+    let timeline = stderr(&out);
+    assert!(
+        timeline.contains("Wait") && timeline.contains("3600.000s"),
+        "{timeline}"
+    );
+}
+
+#[test]
+fn states_run_with_static_results_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write(
+        dir.path(),
+        "m.asl.json",
+        &serde_json::json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:health-check", "ResultPath": "$.health", "End": true}}}),
+    );
+    let results = write(
+        dir.path(),
+        "results.json",
+        &serde_json::json!([{"healthy": true}]),
+    );
+    let out = selfheal(&[
+        "states",
+        "run",
+        &def,
+        "--tasks",
+        &format!("static={results}"),
+    ]);
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result,
+        serde_json::json!({"status": "SUCCEEDED", "output": {"health": {"healthy": true}}})
+    );
+}
+
+#[test]
+fn states_validate_and_run_exit_2_on_an_invalid_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write(
+        dir.path(),
+        "bad.json",
+        &serde_json::json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}),
+    );
+    for cmd in ["validate", "run"] {
+        let out = selfheal(&["states", cmd, &def]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&out).contains("States.A.Next: no state named \"B\""),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -75,6 +75,7 @@ type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, InvokeError
 #[derive(Clone, Default)]
 pub struct InProcess {
     handlers: HashMap<String, Handler>,
+    fallback: Option<Handler>,
 }
 
 impl InProcess {
@@ -93,6 +94,16 @@ impl InProcess {
             .insert(name.to_owned(), Arc::new(move |v| Box::pin(handler(v))));
         self
     }
+
+    /// Answers every function that has no handler of its own.
+    pub fn with_fallback<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, InvokeError>> + Send + 'static,
+    {
+        self.fallback = Some(Arc::new(move |v| Box::pin(handler(v))));
+        self
+    }
 }
 
 fn not_found(function: &str) -> InvokeError {
@@ -108,7 +119,11 @@ impl Dispatcher for InProcess {
         function: &'a str,
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, InvokeError>> {
-        match self.handlers.get(function_name(function)) {
+        match self
+            .handlers
+            .get(function_name(function))
+            .or(self.fallback.as_ref())
+        {
             Some(h) => h(payload),
             None => Box::pin(std::future::ready(Err(not_found(function)))),
         }

@@ -83,3 +83,80 @@ impl Recorder {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
+
+/// One state's run, as the console's timeline shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineRow {
+    /// The state's name.
+    pub state: String,
+    /// The state's type (`Task`, `Wait`, ...).
+    pub kind: String,
+    /// Seconds from the execution's start to entering the state.
+    pub start: f64,
+    /// Seconds in the state; `None` when it never exited (a Fail state, or a failure).
+    pub duration: Option<f64>,
+    /// `succeeded`, `caught [Error]` or `failed [Error]`.
+    pub result: String,
+}
+
+/// The timeline of an execution: one row per state entered, in order.
+pub fn timeline(events: &[HistoryEvent]) -> Vec<TimelineRow> {
+    let Some(first) = events.first() else {
+        return Vec::new();
+    };
+    let secs = |t: DateTime<Utc>| (t - first.timestamp).num_milliseconds() as f64 / 1000.0;
+    let mut rows: Vec<TimelineRow> = Vec::new();
+    // Open rows by the id of their Entered event; an event's chain of previousEventId leads back
+    // to the state it belongs to, also inside Parallel and Map branches.
+    let mut open: Vec<(u64, usize)> = Vec::new();
+    let owner = |open: &[(u64, usize)], ev: &HistoryEvent| -> Option<usize> {
+        let mut id = ev.previous_event_id;
+        loop {
+            if let Some((_, row)) = open.iter().find(|(eid, _)| *eid == id) {
+                return Some(*row);
+            }
+            let prev = events.iter().find(|e| e.id == id)?;
+            id = prev.previous_event_id;
+        }
+    };
+    for ev in events {
+        if let Some(kind) = ev.kind.strip_suffix("StateEntered") {
+            open.push((ev.id, rows.len()));
+            rows.push(TimelineRow {
+                state: ev.state_name().unwrap_or_default().to_owned(),
+                kind: kind.to_owned(),
+                start: secs(ev.timestamp),
+                duration: None,
+                result: if kind == "Fail" {
+                    "failed".into()
+                } else {
+                    "running".into()
+                },
+            });
+        } else if ev.kind.ends_with("StateExited") {
+            if let Some(row) = owner(&open, ev) {
+                let r = &mut rows[row];
+                r.duration = Some(secs(ev.timestamp) - r.start);
+                if r.result == "running" {
+                    r.result = "succeeded".into();
+                } else if let Some(failure) = r.result.strip_prefix("failed") {
+                    r.result = format!("caught{failure}");
+                }
+            }
+        } else if let Some(row) = owner(&open, ev) {
+            // Task, Lambda and execution failures name their error; ParallelStateFailed and
+            // MapStateFailed carry no details.
+            let error = ev
+                .details
+                .as_ref()
+                .and_then(|(_, d)| d.get("error"))
+                .and_then(Value::as_str);
+            match error {
+                Some(error) => rows[row].result = format!("failed {error}"),
+                None if ev.kind.ends_with("StateFailed") => rows[row].result = "failed".into(),
+                None => {}
+            }
+        }
+    }
+    rows
+}

@@ -21,5 +21,5 @@ pub use clock::Clock;
 pub use dispatch::{Dispatcher, InProcess, InvokeApi, InvokeError, Static};
 pub use error::StatesError;
 pub use executor::{Execution, Executor, Status};
-pub use history::HistoryEvent;
+pub use history::{HistoryEvent, TimelineRow, timeline};
 pub use validate::{Definition, DefinitionError, Problem};

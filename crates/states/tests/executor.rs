@@ -489,3 +489,39 @@ fn unknown_fields_and_jsonata_are_refused_at_parse_time() {
     let err = Definition::parse(&json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}).to_string()).unwrap_err();
     assert!(err.to_string().contains("JSONata"), "{err}");
 }
+
+#[tokio::test]
+async fn the_timeline_shows_each_state_its_duration_and_how_it_ended() {
+    let clock = Clock::virtual_at(t0());
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let exec = Executor::new(Arc::new(flaky(5, clock.clone(), calls)), clock);
+    let def = definition(json!({"StartAt": "Wait", "States": {
+        "Wait": {"Type": "Wait", "Seconds": 30, "Next": "Remediate"},
+        "Remediate": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:remediate",
+            "Retry": [{"ErrorEquals": ["Retryable"], "IntervalSeconds": 10, "MaxAttempts": 1}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Escalate"}], "End": true},
+        "Escalate": {"Type": "Fail", "Error": "Escalated"}}}));
+    let e = exec.execute(&def, "m", "inc-1", json!({})).await;
+    let rows: Vec<(String, f64, Option<f64>, String)> = selfheal_states::timeline(&e.history)
+        .into_iter()
+        .map(|r| (r.state, r.start, r.duration, r.result))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Wait".to_string(), 0.0, Some(30.0), "succeeded".to_string()),
+            (
+                "Remediate".to_string(),
+                30.0,
+                Some(10.0),
+                "caught Retryable".to_string()
+            ),
+            (
+                "Escalate".to_string(),
+                40.0,
+                None,
+                "failed Escalated".to_string()
+            ),
+        ]
+    );
+}
