@@ -32,6 +32,30 @@ need_rust() {
   fi
 }
 
+# need_pip PACKAGE_SPEC...: installs Python packages that are missing (pip decides, quietly).
+need_pip() {
+  need_apt python3-pip
+  python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+
+# need_npm PACKAGE_SPEC...: installs npm packages under $HOME/.cache/selfheal/npm (outside the
+# clone, reused across runs); their commands land in $NPM_BIN.
+NPM_PREFIX=${NPM_PREFIX:-$HOME/.cache/selfheal/npm}
+NPM_BIN=$NPM_PREFIX/node_modules/.bin
+need_npm() {
+  command -v npm >/dev/null || need_apt nodejs npm
+  local missing=()
+  for spec in "$@"; do
+    local name=${spec%@*}
+    [ -d "$NPM_PREFIX/node_modules/$name" ] || missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "npm install ${missing[*]}"
+  mkdir -p "$NPM_PREFIX"
+  npm install --prefix "$NPM_PREFIX" --no-audit --no-fund --silent "${missing[@]}" >/dev/null
+}
+
 # free_port: a TCP port nothing listens on right now.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
