@@ -58,8 +58,12 @@ fn handlers() -> InProcess {
 }
 
 fn executor(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let input = json!({"incident": {"id": "inc-1", "target": {"kind": "Deployment", "name": "backend"}}});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let input =
+        json!({"incident": {"id": "inc-1", "target": {"kind": "Deployment", "name": "backend"}}});
 
     let def = chain(100);
     let exec = Executor::new(Arc::new(handlers()), Clock::virtual_at(chrono::Utc::now()));

@@ -525,3 +525,66 @@ async fn the_timeline_shows_each_state_its_duration_and_how_it_ended() {
         ]
     );
 }
+
+#[tokio::test]
+async fn map_tolerates_failed_items_up_to_its_threshold() {
+    let item_fails = |tolerance: Value| {
+        let mut m = json!({"Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "StringEquals": "bad", "Next": "F"}], "Default": "S"},
+                "F": {"Type": "Fail", "Error": "NonRetryable", "Cause": "refused"},
+                "S": {"Type": "Succeed"}}}});
+        m.as_object_mut()
+            .unwrap()
+            .extend(tolerance.as_object().unwrap().clone());
+        definition(json!({"StartAt": "M", "States": {"M": m}}))
+    };
+    let exec = Executor::new(Arc::new(InProcess::new()), Clock::virtual_at(t0()));
+    let input = json!({"items": ["ok", "bad", "ok", "bad"]});
+    let e = exec
+        .execute(
+            &item_fails(json!({"ToleratedFailureCount": 2})),
+            "m",
+            "inc-1",
+            input.clone(),
+        )
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(
+        e.output.unwrap()[1],
+        json!({"Error": "NonRetryable", "Cause": "refused"})
+    );
+    let e = exec
+        .execute(
+            &item_fails(json!({"ToleratedFailureCount": 1})),
+            "m",
+            "inc-1",
+            input.clone(),
+        )
+        .await;
+    assert_eq!(
+        e.error.unwrap().error,
+        "States.ExceedToleratedFailureThreshold"
+    );
+    let e = exec
+        .execute(
+            &item_fails(json!({"ToleratedFailurePercentage": 50})),
+            "m",
+            "inc-1",
+            input.clone(),
+        )
+        .await;
+    assert_eq!(e.status, Status::Succeeded, "2 of 4 is 50%");
+    let e = exec
+        .execute(
+            &item_fails(json!({"ToleratedFailurePercentage": 25})),
+            "m",
+            "inc-1",
+            input,
+        )
+        .await;
+    assert_eq!(
+        e.error.unwrap().error,
+        "States.ExceedToleratedFailureThreshold"
+    );
+}
