@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::asl::{
-    Catcher, Jitter, Kind, MapState, ParallelState, PathField, Retrier, State, StateMachine,
-    TaskState, Transition,
+    Jitter, Kind, MapState, ParallelState, PathField, Retrier, State, StateMachine, TaskState,
+    Transition,
 };
 use crate::callback::{Message, TokenError, Tokens};
 use crate::clock::Clock;
@@ -272,7 +272,8 @@ fn transition(state: &State) -> Result<Flow, StatesError> {
         .ok_or_else(|| StatesError::runtime("state has neither Next nor End"))
 }
 
-fn input_path(field: &PathField, raw: &Value, ctx: &Value) -> Result<Value, StatesError> {
+/// InputPath and OutputPath: `$` when absent, `{}` when null, else the query.
+fn apply_path(field: &PathField, raw: &Value, ctx: &Value) -> Result<Value, StatesError> {
     match field {
         PathField::Default => Ok(raw.clone()),
         PathField::Null => Ok(json!({})),
@@ -409,7 +410,7 @@ impl Run<'_> {
         let ctx = self.context(name, entered, 0, None, None);
         match &state.kind {
             Kind::Pass(p) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let eff = apply_path(&state.io.input_path, &raw, &ctx)?;
                 let eff = match &p.parameters {
                     Some(t) => template::apply(t, &eff, &ctx)?,
                     None => eff,
@@ -417,12 +418,12 @@ impl Run<'_> {
                 let result = p.result.clone().unwrap_or(eff);
                 let out = result_path(&p.result_path, raw, result)?;
                 Ok((
-                    input_path(&state.io.output_path, &out, &ctx)?,
+                    apply_path(&state.io.output_path, &out, &ctx)?,
                     transition(state)?,
                 ))
             }
             Kind::Wait(w) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let eff = apply_path(&state.io.input_path, &raw, &ctx)?;
                 let wait = if let Some(s) = w.seconds {
                     Duration::from_secs(s)
                 } else if let Some(p) = &w.seconds_path {
@@ -447,12 +448,12 @@ impl Run<'_> {
                 };
                 self.exec.clock.sleep(wait).await;
                 Ok((
-                    input_path(&state.io.output_path, &eff, &ctx)?,
+                    apply_path(&state.io.output_path, &eff, &ctx)?,
                     transition(state)?,
                 ))
             }
             Kind::Choice(c) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+                let eff = apply_path(&state.io.input_path, &raw, &ctx)?;
                 let mut next = None;
                 for rule in &c.choices {
                     if rule.condition.evaluate(&eff, &ctx)? {
@@ -467,13 +468,13 @@ impl Run<'_> {
                     )
                 })?;
                 Ok((
-                    input_path(&state.io.output_path, &eff, &ctx)?,
+                    apply_path(&state.io.output_path, &eff, &ctx)?,
                     Flow::Next(next),
                 ))
             }
             Kind::Succeed => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
-                Ok((input_path(&state.io.output_path, &eff, &ctx)?, Flow::End))
+                let eff = apply_path(&state.io.input_path, &raw, &ctx)?;
+                Ok((apply_path(&state.io.output_path, &eff, &ctx)?, Flow::End))
             }
             Kind::Fail(f) => {
                 let text = |literal: &Option<String>,
@@ -495,56 +496,26 @@ impl Run<'_> {
                     text(&f.cause, &f.cause_path)?,
                 ))
             }
-            Kind::Task(t) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
+            Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_) => {
+                let eff = &apply_path(&state.io.input_path, &raw, &ctx)?;
                 let result = self
-                    .with_retry(&t.retry, |retry| {
-                        self.task_attempt(name, t, &eff, entered, retry, cur)
+                    .with_retry(state.retriers(), |retry| async move {
+                        match &state.kind {
+                            Kind::Task(t) => {
+                                self.task_attempt(name, t, eff, entered, retry, cur).await
+                            }
+                            Kind::Parallel(p) => {
+                                self.parallel_attempt(name, p, eff, entered, retry, cur)
+                                    .await
+                            }
+                            Kind::Map(m) => {
+                                self.map_attempt(name, m, eff, entered, retry, cur).await
+                            }
+                            _ => unreachable!("only Task, Parallel and Map retry"),
+                        }
                     })
                     .await;
-                self.finish(
-                    state,
-                    raw,
-                    result,
-                    t.result_selector.as_ref(),
-                    &t.result_path,
-                    &t.catch,
-                    &ctx,
-                )
-            }
-            Kind::Parallel(p) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
-                let result = self
-                    .with_retry(&p.retry, |retry| {
-                        self.parallel_attempt(name, p, &eff, entered, retry, cur)
-                    })
-                    .await;
-                self.finish(
-                    state,
-                    raw,
-                    result,
-                    p.result_selector.as_ref(),
-                    &p.result_path,
-                    &p.catch,
-                    &ctx,
-                )
-            }
-            Kind::Map(m) => {
-                let eff = input_path(&state.io.input_path, &raw, &ctx)?;
-                let result = self
-                    .with_retry(&m.retry, |retry| {
-                        self.map_attempt(name, m, &eff, entered, retry, cur)
-                    })
-                    .await;
-                self.finish(
-                    state,
-                    raw,
-                    result,
-                    m.result_selector.as_ref(),
-                    &m.result_path,
-                    &m.catch,
-                    &ctx,
-                )
+                self.finish(state, raw, result, &ctx)
             }
         }
     }
@@ -576,29 +547,31 @@ impl Run<'_> {
 
     /// ResultSelector, ResultPath and OutputPath on a result, or the first matching Catch on an
     /// error (its ResultPath places `{Error, Cause}` into the state's input).
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         state: &State,
         raw: Value,
         result: Result<Value, StatesError>,
-        selector: Option<&Value>,
-        result_path_field: &PathField,
-        catchers: &[Catcher],
         ctx: &Value,
     ) -> Result<(Value, Flow), StatesError> {
+        let (selector, result_path_field) = match &state.kind {
+            Kind::Task(t) => (t.result_selector.as_ref(), &t.result_path),
+            Kind::Parallel(p) => (p.result_selector.as_ref(), &p.result_path),
+            Kind::Map(m) => (m.result_selector.as_ref(), &m.result_path),
+            _ => (None, &PathField::Default),
+        };
         let processed = result.and_then(|r| {
             let r = match selector {
                 Some(t) => template::apply(t, &r, ctx)?,
                 None => r,
             };
             let out = result_path(result_path_field, raw.clone(), r)?;
-            input_path(&state.io.output_path, &out, ctx)
+            apply_path(&state.io.output_path, &out, ctx)
         });
         match processed {
             Ok(out) => Ok((out, transition(state)?)),
             Err(e) => {
-                let Some(c) = catchers.iter().find(|c| e.matches(&c.error_equals)) else {
+                let Some(c) = state.catchers().iter().find(|c| e.matches(&c.error_equals)) else {
                     return Err(e);
                 };
                 let out = result_path(&c.result_path, raw, e.to_value())?;

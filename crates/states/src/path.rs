@@ -77,14 +77,7 @@ fn normalize(path: &str) -> String {
                 out.push(c);
             }
             (None, '.') if depth == 0 && chars.peek() != Some(&'.') => {
-                let mut name = String::new();
-                while let Some(&n) = chars.peek() {
-                    if n == '.' || n == '[' {
-                        break;
-                    }
-                    name.push(n);
-                    chars.next();
-                }
+                let name = dotted_name(&mut chars);
                 let shorthand = name == "*"
                     || name.chars().enumerate().all(|(i, c)| {
                         c == '_' || c.is_alphabetic() || (i > 0 && c.is_ascii_digit())
@@ -102,6 +95,19 @@ fn normalize(path: &str) -> String {
         }
     }
     out
+}
+
+/// The name after a `.`, up to the next `.` or `[`.
+fn dotted_name(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut name = String::new();
+    while let Some(&n) = chars.peek() {
+        if n == '.' || n == '[' {
+            break;
+        }
+        name.push(n);
+        chars.next();
+    }
+    name
 }
 
 /// A path is definite when it can only ever select one node.
@@ -143,14 +149,7 @@ fn reference_steps(path: &str) -> Result<Vec<Step>, String> {
     while let Some(c) = chars.next() {
         match c {
             '.' => {
-                let mut name = String::new();
-                while let Some(&n) = chars.peek() {
-                    if n == '.' || n == '[' {
-                        break;
-                    }
-                    name.push(n);
-                    chars.next();
-                }
+                let name = dotted_name(&mut chars);
                 if name.is_empty() || name == "*" {
                     return Err(format!("{path:?} is not a reference path"));
                 }
