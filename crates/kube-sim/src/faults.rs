@@ -1,0 +1,206 @@
+//! Faults (chaos) injected on a target and removed by id: what goes wrong in the simulated cluster.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What goes wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// Containers exit after running a few seconds, and back off before each restart.
+    Crashloop {
+        /// The exit code.
+        #[serde(default = "one")]
+        exit_code: i32,
+        /// Lines the container logs before it exits.
+        #[serde(default)]
+        log: Vec<String>,
+        /// Only pods that existed when the fault was injected crash (a restart heals).
+        #[serde(default)]
+        until_restart: bool,
+    },
+    /// Containers are killed for exceeding their memory limit (exit 137, OOMKilled).
+    OomKilled {
+        /// Only pods that existed when the fault was injected are killed.
+        #[serde(default)]
+        until_restart: bool,
+        /// Only this container (a sidecar, say); all containers when absent.
+        #[serde(default)]
+        container: Option<String>,
+    },
+    /// The image cannot be pulled (ErrImagePull, then ImagePullBackOff).
+    ImagePull,
+    /// Pods running this image never become ready; a rollback to another image cures it.
+    BadImage {
+        /// The bad image, e.g. `ghcr.io/selfheal/backend:v2`.
+        image: String,
+    },
+    /// Readiness probes fail.
+    ReadinessFailing,
+    /// CPU near the limit: throttling and latency show in the metrics.
+    CpuSaturation,
+    /// Every request takes this much longer.
+    Latency {
+        /// Extra seconds per request.
+        seconds: f64,
+    },
+    /// A dependency refuses connections: 5xx responses and "connection refused" in the logs.
+    DependencyDown {
+        /// The dependency's name, e.g. `database:5432`.
+        dependency: String,
+    },
+    /// The node stops reporting Ready.
+    NodeNotReady,
+    /// Answer requests on a path with an error or a delay.
+    Api {
+        /// Requests whose path starts with this.
+        path: String,
+        /// Only this method (GET, PATCH, ...), any when absent.
+        #[serde(default)]
+        method: Option<String>,
+        /// Answer with this status (409, 429, 500, ...).
+        #[serde(default)]
+        status: Option<u16>,
+        /// Delay each matching request by this many milliseconds.
+        #[serde(default)]
+        delay_ms: Option<u64>,
+        /// How many requests it affects (then it clears itself).
+        #[serde(default = "one_u32")]
+        count: u32,
+    },
+}
+
+fn one() -> i32 {
+    1
+}
+fn one_u32() -> u32 {
+    1
+}
+
+/// What a fault applies to.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultTarget {
+    /// The namespace of the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// A deployment (its pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// A node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+/// A fault as injected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Its id, for removal.
+    #[serde(default)]
+    pub id: String,
+    /// What goes wrong.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Where.
+    #[serde(default)]
+    pub target: FaultTarget,
+    /// When it was injected (sim time).
+    #[serde(default)]
+    pub injected_at: Option<DateTime<Utc>>,
+}
+
+impl Fault {
+    /// Whether this fault applies to a pod of `deployment` in `namespace` created at `created`.
+    pub fn hits_pod(
+        &self,
+        namespace: &str,
+        deployment: Option<&str>,
+        created: DateTime<Utc>,
+    ) -> bool {
+        let ns_ok = self
+            .target
+            .namespace
+            .as_deref()
+            .is_none_or(|n| n == namespace);
+        let dep_ok = match (&self.target.deployment, deployment) {
+            (Some(want), Some(got)) => want == got,
+            (Some(_), None) => false,
+            (None, _) => self.target.node.is_none(),
+        };
+        let age_ok = match &self.kind {
+            FaultKind::Crashloop {
+                until_restart: true,
+                ..
+            }
+            | FaultKind::OomKilled {
+                until_restart: true,
+                ..
+            } => self.injected_at.is_none_or(|t| created <= t),
+            _ => true,
+        };
+        ns_ok && dep_ok && age_ok
+    }
+
+    /// Whether this fault applies to `node`.
+    pub fn hits_node(&self, node: &str) -> bool {
+        self.target.node.as_deref() == Some(node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_yaml_with_defaults() {
+        let f: Fault = serde_saphyr::from_str(
+            "kind: crashloop\ntarget: {namespace: shop, deployment: backend}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::Crashloop {
+                exit_code: 1,
+                log: vec![],
+                until_restart: false
+            }
+        );
+        let f: Fault = serde_saphyr::from_str(
+            "kind: api\npath: /apis/apps/v1/namespaces/shop/deployments/backend\nstatus: 409\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            f.kind,
+            FaultKind::Api {
+                status: Some(409),
+                count: 1,
+                ..
+            }
+        ));
+        assert!(serde_saphyr::from_str::<Fault>("kind: meteor\n").is_err());
+    }
+
+    #[test]
+    fn until_restart_spares_new_pods() {
+        let t = DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
+            .unwrap()
+            .to_utc();
+        let f = Fault {
+            id: "f1".into(),
+            kind: FaultKind::Crashloop {
+                exit_code: 1,
+                log: vec![],
+                until_restart: true,
+            },
+            target: FaultTarget {
+                namespace: Some("shop".into()),
+                deployment: Some("backend".into()),
+                node: None,
+            },
+            injected_at: Some(t),
+        };
+        assert!(f.hits_pod("shop", Some("backend"), t - chrono::Duration::seconds(5)));
+        assert!(!f.hits_pod("shop", Some("backend"), t + chrono::Duration::seconds(5)));
+        assert!(!f.hits_pod("shop", Some("frontend"), t));
+    }
+}
