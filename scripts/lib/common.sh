@@ -70,11 +70,17 @@ wait_http() {
   done
 }
 
-# selfheal ARGS...: the CLI, built once per run.
-selfheal() {
+# selfheal_bin: builds the CLI once per run and prints its path (run it directly when it goes to
+# the background, so a kill reaches it and not a subshell).
+selfheal_bin() {
   if [ -z "${SELFHEAL_BUILT:-}" ]; then
     cargo build -q -p selfheal-cli --manifest-path "$ROOT/Cargo.toml"
     SELFHEAL_BUILT=1
   fi
-  "$CARGO_TARGET_DIR/debug/selfheal" "$@"
+  echo "$CARGO_TARGET_DIR/debug/selfheal"
+}
+
+# selfheal ARGS...: the CLI.
+selfheal() {
+  "$(selfheal_bin)" "$@"
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
 mod catalog;
+mod sim;
 mod states;
 mod table;
 
@@ -35,6 +36,54 @@ enum Command {
         #[command(subcommand)]
         command: StatesCommand,
     },
+    /// The simulated cluster: serve it, inject faults.
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Serve a scenario's cluster over the Kubernetes API until interrupted.
+    Serve {
+        /// The scenario (YAML).
+        #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
+        scenario: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:6443")]
+        listen: String,
+        /// Write a kubeconfig for kubectl and kube clients here.
+        #[arg(long)]
+        kubeconfig_out: Option<PathBuf>,
+        /// Sim seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+    /// Inject, clear or list faults on a running sim.
+    Fault {
+        /// The sim's URL.
+        #[arg(long, env = "SELFHEAL_SIM", default_value = "http://127.0.0.1:6443")]
+        server: String,
+        #[command(subcommand)]
+        command: FaultCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FaultCommand {
+    /// Inject a fault: a YAML file, or inline YAML (`kind: crashloop\ntarget: {...}`).
+    Add {
+        /// The fault.
+        fault: String,
+    },
+    /// Remove a fault by id.
+    Clear {
+        /// The fault's id.
+        id: String,
+    },
+    /// List the faults.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +195,25 @@ fn main() -> ExitCode {
         Command::States {
             command: StatesCommand::Validate { definition },
         } => states::validate(&definition),
+        Command::Sim {
+            command:
+                SimCommand::Serve {
+                    scenario,
+                    listen,
+                    kubeconfig_out,
+                    speed,
+                },
+        } => sim::serve(&scenario, &listen, kubeconfig_out.as_deref(), speed),
+        Command::Sim {
+            command: SimCommand::Fault { server, command },
+        } => sim::fault(
+            &server,
+            match command {
+                FaultCommand::Add { fault } => sim::FaultCommand::Add(fault),
+                FaultCommand::Clear { id } => sim::FaultCommand::Clear(id),
+                FaultCommand::List => sim::FaultCommand::List,
+            },
+        ),
     };
     match result {
         Ok(code) => code,
