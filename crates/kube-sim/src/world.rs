@@ -81,6 +81,9 @@ struct PodSim {
     scheduled: Option<DateTime<Utc>>,
     containers: BTreeMap<String, ContainerSim>,
     not_ready_since: Option<DateTime<Utc>>,
+    /// When each event reason was last recorded: a kubelet repeats an event per probe period,
+    /// not per reconcile.
+    last_event: HashMap<String, DateTime<Utc>>,
 }
 
 /// Golden-signal counters per pod.
@@ -1028,11 +1031,9 @@ impl World {
         });
         out["status"]["containerStatuses"] = json!(statuses);
         out["status"]["hostIP"] = json!("10.0.1.10");
-        out["status"]["podIP"] = json!(format!(
-            "10.1.{}.{}",
-            self.uid % 250,
-            (uid.len() * 7) % 250 + 2
-        ));
+        // Stable per pod: derived from its uid, never from anything that changes.
+        let ip = Sha256::digest(uid.as_bytes());
+        out["status"]["podIP"] = json!(format!("10.1.{}.{}", ip[0], ip[1].max(2)));
         out["status"]["startTime"] = json!(ts(scheduled));
         out["status"]["qosClass"] = json!("Burstable");
         let cond =
@@ -1048,8 +1049,19 @@ impl World {
         } else {
             sim.not_ready_since = None;
         }
+        let due: Vec<_> = events
+            .into_iter()
+            .filter(|(_, reason, msg)| {
+                let key = format!("{reason}/{msg}");
+                let fresh = sim.last_event.get(&key).is_none_or(|t| now >= *t + Duration::seconds(10));
+                if fresh {
+                    sim.last_event.insert(key, now);
+                }
+                fresh
+            })
+            .collect();
         self.pods.insert(uid, sim);
-        for (warning, reason, msg) in events {
+        for (warning, reason, msg) in due {
             self.event(pod, warning, reason, &msg, "kubelet");
         }
         out
