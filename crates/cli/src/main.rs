@@ -63,7 +63,12 @@ enum SimCommand {
     /// Inject, clear or list faults on a running sim.
     Fault {
         /// The sim's URL.
-        #[arg(long, env = "SELFHEAL_SIM", default_value = "http://127.0.0.1:6443")]
+        #[arg(
+            long,
+            global = true,
+            env = "SELFHEAL_SIM",
+            default_value = "http://127.0.0.1:6443"
+        )]
         server: String,
         #[command(subcommand)]
         command: FaultCommand,

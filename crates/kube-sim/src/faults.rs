@@ -136,6 +136,8 @@ impl Fault {
                 until_restart: true,
                 ..
             } => self.injected_at.is_none_or(|t| created <= t),
+            // Pulling happens once per pod: running pods already have their image.
+            FaultKind::ImagePull => self.injected_at.is_none_or(|t| created >= t),
             _ => true,
         };
         ns_ok && dep_ok && age_ok

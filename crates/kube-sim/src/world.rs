@@ -753,10 +753,26 @@ impl World {
                         &msg,
                         "replicaset-controller",
                     );
-                    let _ = self.delete(idx::PODS, namespace_of(p), name_of(p));
+                    self.kill(p);
                 }
             }
         }
+    }
+
+    /// Stops a pod's containers (a Killing event each, as the kubelet records) and deletes it.
+    fn kill(&mut self, pod: &Value) {
+        for c in pod["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let msg = format!(
+                "Stopping container {}",
+                c["name"].as_str().unwrap_or_default()
+            );
+            self.event(pod, false, "Killing", &msg, "kubelet");
+        }
+        let _ = self.delete(idx::PODS, namespace_of(pod), name_of(pod));
     }
 
     fn node_ready(&self, node: &Value) -> bool {
@@ -1053,7 +1069,10 @@ impl World {
             .into_iter()
             .filter(|(_, reason, msg)| {
                 let key = format!("{reason}/{msg}");
-                let fresh = sim.last_event.get(&key).is_none_or(|t| now >= *t + Duration::seconds(10));
+                let fresh = sim
+                    .last_event
+                    .get(&key)
+                    .is_none_or(|t| now >= *t + Duration::seconds(10));
                 if fresh {
                     sim.last_event.insert(key, now);
                 }

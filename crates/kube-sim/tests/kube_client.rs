@@ -593,3 +593,164 @@ async fn reqwest_free_post(client: &Client, path: &str, body: &serde_json::Value
         .unwrap();
     resp.status().as_u16()
 }
+
+async fn inject(sim: &Sim, kind: FaultKind, deployment: &str) {
+    sim.world().add_fault(Fault {
+        id: String::new(),
+        kind,
+        target: FaultTarget {
+            namespace: Some("shop".into()),
+            deployment: Some(deployment.into()),
+            node: None,
+        },
+        injected_at: None,
+    });
+}
+
+fn container_status(p: &Pod) -> k8s_openapi::api::core::v1::ContainerStatus {
+    p.status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .clone()
+}
+
+#[tokio::test]
+async fn oom_kills_show_exit_137_and_the_reason() {
+    let (sim, client) = start().await;
+    inject(
+        &sim,
+        FaultKind::OomKilled {
+            until_restart: false,
+            container: None,
+        },
+        "backend",
+    )
+    .await;
+    sim.advance(Duration::from_secs(20));
+    let cs = container_status(&pods_of(&client, "backend").await[0]);
+    let last = cs.last_state.unwrap().terminated.unwrap();
+    assert_eq!(
+        (last.exit_code, last.reason.as_deref()),
+        (137, Some("OOMKilled"))
+    );
+}
+
+#[tokio::test]
+async fn a_bad_image_reference_is_image_pull_back_off_for_new_pods() {
+    let (sim, client) = start().await;
+    inject(&sim, FaultKind::ImagePull, "frontend").await;
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .restart("frontend")
+        .await
+        .unwrap();
+    sim.advance(Duration::from_secs(10));
+    let pods = pods_of(&client, "frontend").await;
+    let waiting: Vec<String> = pods
+        .iter()
+        .filter_map(|p| container_status(p).state?.waiting?.reason)
+        .collect();
+    assert!(
+        waiting.iter().any(|r| r == "ImagePullBackOff"),
+        "{waiting:?}"
+    );
+    assert!(
+        pods.iter().filter(|p| ready(p)).count() >= 2,
+        "old pods keep serving (maxUnavailable)"
+    );
+}
+
+#[tokio::test]
+async fn a_dependency_down_shows_connection_refused_in_the_logs_and_5xx_in_metrics() {
+    let (sim, client) = start().await;
+    inject(
+        &sim,
+        FaultKind::DependencyDown {
+            dependency: "database:5432".into(),
+        },
+        "backend",
+    )
+    .await;
+    sim.advance(Duration::from_secs(30));
+    let name = pods_of(&client, "backend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let log = Api::<Pod>::namespaced(client.clone(), "shop")
+        .logs(
+            &name,
+            &LogParams {
+                tail_lines: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        log.contains("dial tcp database:5432: connect: connection refused"),
+        "{log}"
+    );
+    let metrics = selfheal_kube_sim::metrics::render(&sim.world());
+    let errors = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("http_requests_total") && l.contains(&name) && l.contains("code=\"503\"")
+        })
+        .unwrap();
+    let count: f64 = errors.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 250.0, "{errors}");
+}
+
+#[tokio::test]
+async fn two_budgets_on_one_pod_are_a_500_as_the_api_server_answers() {
+    let (_sim, client) = start().await;
+    let pdbs = Api::<PodDisruptionBudget>::namespaced(client.clone(), "shop");
+    let second: PodDisruptionBudget =
+        serde_json::from_value(json!({"metadata": {"name": "frontend-extra"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "frontend"}}}}))
+        .unwrap();
+    pdbs.create(&PostParams::default(), &second).await.unwrap();
+    let name = pods_of(&client, "frontend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let err = Api::<Pod>::namespaced(client.clone(), "shop")
+        .evict(&name, &EvictParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(err).0, 500);
+}
+
+#[tokio::test]
+async fn scaling_down_records_killing_events() {
+    let (sim, client) = start().await;
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .patch_scale(
+            "frontend",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    sim.advance(Duration::from_secs(2));
+    let events = Api::<Event>::namespaced(client.clone(), "shop")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Killing")
+                && e.involved_object
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("frontend-")))
+            .count(),
+        2
+    );
+}
