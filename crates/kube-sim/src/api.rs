@@ -605,6 +605,16 @@ fn log(w: &World, ns: &str, name: &str, q: &Params) -> Result<Response, ApiError
             container.unwrap_or(names.first().copied().unwrap_or_default())
         )));
     }
+    if let Some(since) = q.get("sinceSeconds").and_then(|t| t.parse::<i64>().ok()) {
+        // Every simulated log line starts with its RFC 3339 timestamp.
+        let cutoff = w.now - chrono::Duration::seconds(since);
+        lines.retain(|l| {
+            l.split(' ')
+                .next()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|t| t >= cutoff)
+        });
+    }
     if let Some(tail) = q.get("tailLines").and_then(|t| t.parse::<usize>().ok()) {
         let skip = lines.len().saturating_sub(tail);
         lines.drain(..skip);
