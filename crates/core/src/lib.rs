@@ -9,6 +9,7 @@ pub mod guardrail;
 pub mod incident;
 pub mod matcher;
 pub mod names;
+pub mod remediation;
 pub mod runbook;
 pub mod triage;
 

@@ -1,0 +1,415 @@
+//! Remediation scenarios against kube-sim over HTTP, through the real kube client: the alert comes
+//! in, the starter runbook's step runs, and the simulated cluster heals (or the guardrails hold).
+
+#![allow(clippy::unwrap_used)] // a panic is the failure report
+
+use std::time::Duration;
+
+use chrono::Utc;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, Config};
+use selfheal_core::alert::{Door, Limits, parse_webhook};
+use selfheal_core::remediation::{RemediateRequest, RemediateRequestSchema};
+use selfheal_core::{
+    Catalog, Classified, Disposition, ErrorClass, GuardrailState, Incident, Mode, Policy, assess,
+};
+use selfheal_kube_sim::{Fault, FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_remediate::{RemediateError, Remediator};
+use serde_json::json;
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+async fn start() -> (Sim, Client) {
+    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml")).unwrap();
+    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(sim.clone().serve(listener, 0.0));
+    let mut config = Config::new(url.parse().unwrap());
+    config.default_retry = false;
+    (sim, Client::try_from(config).unwrap())
+}
+
+fn remediator(client: &Client) -> Remediator {
+    Remediator::new(client.clone(), Policy::default()).with_drain_retry(Duration::from_millis(50))
+}
+
+/// The incident the ingest would open for an alert with these labels.
+fn incident(labels: serde_json::Value) -> Incident {
+    let body = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": labels,
+        "startsAt": Utc::now().to_rfc3339(), "fingerprint": "0123456789abcdef"}]});
+    let alert = parse_webhook(
+        body.to_string().as_bytes(),
+        &Limits::default(),
+        Door::Webhook,
+    )
+    .unwrap()
+    .alerts
+    .remove(0);
+    let files = std::fs::read_dir(repo("statemachines/runbooks"))
+        .unwrap()
+        .map(|e| e.unwrap().path());
+    let catalog = Catalog::parse(files.map(|p| {
+        (
+            p.display().to_string(),
+            std::fs::read_to_string(&p).unwrap(),
+        )
+    }))
+    .unwrap();
+    let policy = Policy {
+        default_cluster: "selfheal-dev".into(),
+        ..Policy::default()
+    };
+    match assess(
+        &alert,
+        &catalog,
+        &policy,
+        |_| GuardrailState::default(),
+        Utc::now(),
+    )
+    .disposition
+    {
+        Disposition::Open { incident } => *incident,
+        other => panic!("no incident: {other:?}"),
+    }
+}
+
+fn request(incident: &Incident, step: usize) -> RemediateRequest {
+    RemediateRequest {
+        schema: RemediateRequestSchema,
+        incident: incident.clone(),
+        step,
+    }
+}
+
+fn inject(sim: &Sim, kind: FaultKind, target: FaultTarget) {
+    sim.world().add_fault(Fault {
+        id: String::new(),
+        kind,
+        target,
+        injected_at: None,
+    });
+}
+
+fn shop(deployment: &str) -> FaultTarget {
+    FaultTarget {
+        namespace: Some("shop".into()),
+        deployment: Some(deployment.into()),
+        node: None,
+    }
+}
+
+async fn pods(client: &Client, app: &str) -> Vec<Pod> {
+    Api::<Pod>::namespaced(client.clone(), "shop")
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .unwrap()
+        .items
+}
+
+fn healthy(p: &Pod) -> bool {
+    let s = p.status.as_ref().unwrap();
+    let ready = s
+        .conditions
+        .as_ref()
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    ready && s.container_statuses.as_ref().unwrap()[0].restart_count == 0
+}
+
+#[tokio::test]
+async fn a_crashlooping_backend_is_restarted_and_healthy() {
+    let (sim, client) = start().await;
+    inject(
+        &sim,
+        FaultKind::Crashloop {
+            exit_code: 1,
+            log: vec!["panic: stale cache".into()],
+            until_restart: true,
+        },
+        shop("backend"),
+    );
+    sim.advance(Duration::from_secs(20));
+    let pod = pods(&client, "backend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let inc = incident(
+        json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": pod}),
+    );
+    let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    assert_eq!(result.action, "restart-pods");
+    assert_eq!(
+        result.object, "deployment/shop/backend",
+        "the pod resolves to its deployment"
+    );
+    assert!(result.changed && !result.dry_run);
+    sim.advance(Duration::from_secs(90));
+    let after = pods(&client, "backend").await;
+    assert_eq!(after.len(), 3);
+    assert!(after.iter().all(healthy));
+}
+
+#[tokio::test]
+async fn a_bad_rollout_is_rolled_back_and_healthy() {
+    let (sim, client) = start().await;
+    inject(
+        &sim,
+        FaultKind::BadImage {
+            image: "ghcr.io/selfheal/backend:2.1.0".into(),
+        },
+        FaultTarget::default(),
+    );
+    sim.advance(Duration::from_secs(10));
+    let inc = incident(
+        json!({"alertname": "KubeDeploymentRolloutBroken", "severity": "critical", "namespace": "shop", "deployment": "backend"}),
+    );
+    let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    let change = &result.change;
+    assert_eq!(
+        change.image,
+        Some((
+            "ghcr.io/selfheal/backend:2.1.0".into(),
+            "ghcr.io/selfheal/backend:2.0.0".into()
+        ))
+    );
+    assert_eq!(change.revision, Some(("2".into(), "1".into())));
+    sim.advance(Duration::from_secs(90));
+    assert!(pods(&client, "backend").await.iter().all(healthy));
+    // Rolling back to the revision already running finds the templates equal and changes
+    // nothing. (A plain second undo would flip back, as `kubectl rollout undo` twice does; the
+    // runbook's max_attempts and cooldown keep that from happening.)
+    let mut pinned = inc.clone();
+    pinned.runbook.steps[0] = selfheal_core::Step::Rollback {
+        to_revision: Some(3),
+    };
+    let again = remediator(&client).run(&request(&pinned, 0)).await.unwrap();
+    assert!(!again.changed, "{}", again.summary);
+}
+
+#[tokio::test]
+async fn a_saturated_deployment_is_scaled_within_its_bounds() {
+    let (sim, client) = start().await;
+    let inc = incident(
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    let r = remediator(&client);
+    let first = r.run(&request(&inc, 0)).await.unwrap();
+    assert_eq!(first.change.replicas, Some((3, 5)));
+    sim.advance(Duration::from_secs(10));
+    assert_eq!(pods(&client, "frontend").await.len(), 5);
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .patch_scale(
+            "frontend",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 9}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.run(&request(&inc, 0)).await.unwrap().change.replicas,
+        Some((9, 10)),
+        "clamped to max"
+    );
+    let err = r.run(&request(&inc, 0)).await.unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("upper bound")),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::NonRetryable);
+}
+
+#[tokio::test]
+async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
+    let (sim, client) = start().await;
+    let db = pods(&client, "database").await.remove(0);
+    let node = db.spec.unwrap().node_name.unwrap();
+    inject(
+        &sim,
+        FaultKind::NodeNotReady,
+        FaultTarget {
+            node: Some(node.clone()),
+            ..Default::default()
+        },
+    );
+    let inc =
+        incident(json!({"alertname": "KubeNodeNotReady", "severity": "warning", "node": node}));
+    let r = remediator(&client);
+    let cordon = r.run(&request(&inc, 0)).await.unwrap();
+    assert_eq!(cordon.change.unschedulable, Some((false, true)));
+    // The database's budget (maxUnavailable 0) blocks its eviction: the drain times out, the
+    // node stays cordoned, and the error is worth retrying.
+    let mut blocked = inc.clone();
+    blocked.runbook.steps[1] = selfheal_core::Step::Drain {
+        timeout: "1s".parse().unwrap(),
+    };
+    let err = r.run(&request(&blocked, 1)).await.unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Timeout(ref m) if m.contains("database")),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    let n = Api::<Node>::all(client.clone()).get(&node).await.unwrap();
+    assert_eq!(n.spec.unwrap().unschedulable, Some(true));
+    assert!(
+        Api::<Pod>::namespaced(client.clone(), "shop")
+            .get(db.metadata.name.as_deref().unwrap())
+            .await
+            .is_ok(),
+        "never deleted instead"
+    );
+    // The budget is relaxed; the retried drain completes.
+    Api::<PodDisruptionBudget>::namespaced(client.clone(), "shop")
+        .patch(
+            "database",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"maxUnavailable": 1}})),
+        )
+        .await
+        .unwrap();
+    let drained = r.run(&request(&blocked, 1)).await.unwrap();
+    assert!(
+        drained
+            .change
+            .pods
+            .iter()
+            .any(|p| p.starts_with("shop/database-")),
+        "{:?}",
+        drained.change.pods
+    );
+    let left = Api::<Pod>::all(client.clone())
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await
+        .unwrap();
+    assert!(
+        left.items
+            .iter()
+            .all(|p| p.metadata.owner_references.as_ref().unwrap()[0].kind == "DaemonSet"),
+        "only DaemonSet pods stay"
+    );
+}
+
+#[tokio::test]
+async fn a_409_on_the_first_patch_is_retryable_and_the_retry_succeeds() {
+    let (sim, client) = start().await;
+    inject(
+        &sim,
+        FaultKind::Api {
+            path: "/apis/apps/v1/namespaces/shop/deployments/backend".into(),
+            method: Some("PATCH".into()),
+            status: Some(409),
+            delay_ms: None,
+            count: 1,
+        },
+        FaultTarget::default(),
+    );
+    let pod = pods(&client, "backend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let inc = incident(
+        json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": pod}),
+    );
+    let err = remediator(&client)
+        .run(&request(&inc, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RemediateError::Conflict(_)), "{err}");
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert!(
+        remediator(&client)
+            .run(&request(&inc, 0))
+            .await
+            .unwrap()
+            .changed
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_goes_out_with_dry_run_all_and_changes_nothing() {
+    let (_sim, client) = start().await;
+    let mut inc = incident(
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    inc.mode = Mode::DryRun;
+    let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
+    let rv = deployments
+        .get("frontend")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+    let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    assert!(result.dry_run);
+    assert_eq!(
+        result.change.replicas,
+        Some((3, 5)),
+        "what would have happened"
+    );
+    assert!(
+        result.summary.starts_with("dry run: would have scaled"),
+        "{}",
+        result.summary
+    );
+    assert_eq!(
+        deployments
+            .get("frontend")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        rv
+    );
+}
+
+#[tokio::test]
+async fn guardrails_hold_at_remediation_time_too() {
+    let (_sim, client) = start().await;
+    // A bare pod: delete-pod refuses, whatever the runbook says.
+    let bare: Pod =
+        serde_json::from_value(json!({"metadata": {"name": "debug", "namespace": "shop"},
+        "spec": {"containers": [{"name": "sh", "image": "busybox"}]}}))
+        .unwrap();
+    Api::<Pod>::namespaced(client.clone(), "shop")
+        .create(&Default::default(), &bare)
+        .await
+        .unwrap();
+    let err = selfheal_remediate::actions::delete_pod(&client, "shop", "debug", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RemediateError::Refused(_)), "{err}");
+    // A paused deployment is not restarted.
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .patch(
+            "frontend",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"paused": true}})),
+        )
+        .await
+        .unwrap();
+    let err = selfheal_remediate::actions::restart(&client, "shop", "frontend", false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("paused")),
+        "{err}"
+    );
+    // A tampered incident (target not what its labels say) is refused before any call.
+    let mut inc = incident(
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    inc.target.namespace = Some("kube-system".into());
+    let err = remediator(&client)
+        .run(&request(&inc, 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RemediateError::Refused(_)), "{err}");
+}
