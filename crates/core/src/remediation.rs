@@ -68,3 +68,78 @@ pub struct StepResult {
     /// How long the step took.
     pub duration_ms: u64,
 }
+
+schema_tag!(
+    /// Schema of [`HealthCheckRequest`].
+    HealthCheckRequestSchema = "selfheal.health-check-request/v1"
+);
+
+schema_tag!(
+    /// Schema of [`HealthResult`].
+    HealthResultSchema = "selfheal.health-result/v1"
+);
+
+/// Input of the HealthCheck state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheckRequest {
+    /// Always [`HealthCheckRequestSchema::VALUE`].
+    pub schema: HealthCheckRequestSchema,
+    /// The incident.
+    pub incident: Incident,
+    /// Index of the health-check step (its SLI, if any, is evaluated).
+    pub step: usize,
+    /// When the remediation acted: restarts after this count against health.
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// The verdict of a health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Every check passed.
+    Healthy,
+    /// At least one check failed.
+    Unhealthy,
+    /// The checks could not be made (API or Prometheus unreachable, no data).
+    Unknown,
+}
+
+/// One check and what it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What was checked, e.g. `rollout`, `pods-ready`, `restarts`, `sli`.
+    pub name: String,
+    /// Passed, failed, or could not tell.
+    pub health: Health,
+    /// The evidence, in one line.
+    pub detail: String,
+}
+
+/// Output of the HealthCheck state; an unhealthy target is a result, never an error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthResult {
+    /// Always [`HealthResultSchema::VALUE`].
+    pub schema: HealthResultSchema,
+    /// The overall verdict: unhealthy if any check failed, else unknown if any could not tell.
+    pub health: Health,
+    /// Every check.
+    pub checks: Vec<Check>,
+}
+
+impl HealthResult {
+    /// The overall verdict of these checks.
+    pub fn from_checks(checks: Vec<Check>) -> Self {
+        let health = if checks.iter().any(|c| c.health == Health::Unhealthy) {
+            Health::Unhealthy
+        } else if checks.is_empty() || checks.iter().any(|c| c.health == Health::Unknown) {
+            Health::Unknown
+        } else {
+            Health::Healthy
+        };
+        HealthResult {
+            schema: HealthResultSchema,
+            health,
+            checks,
+        }
+    }
+}
