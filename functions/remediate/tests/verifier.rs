@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
+/// Assertions on a request body.
+type BodyCheck = Box<dyn Fn(&Value) + Send>;
+
 /// One expected request and the answer the API server gives.
 struct Exchange {
     method: &'static str,
     path_and_query: String,
     content_type: Option<&'static str>,
-    body: Option<Box<dyn Fn(&Value) + Send>>,
+    body: Option<BodyCheck>,
     reply: Value,
 }
 
