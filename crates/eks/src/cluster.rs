@@ -1,0 +1,238 @@
+//! The kube client for the cluster a function acts on: from a kubeconfig (kube-sim, or any
+//! cluster via KUBECONFIG), or from EKS (DescribeCluster for the endpoint and CA, cached for the
+//! life of the Lambda container, and a presigned token refreshed before it expires). The action
+//! code gets a `kube::Client` either way and cannot tell the difference.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderName, HeaderValue};
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+use crate::token::{EksToken, TokenError, presign_token};
+
+/// Why no client could be made.
+#[derive(Debug, Error)]
+pub enum AccessError {
+    /// The kubeconfig (or in-cluster config) could not be read.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
+    /// DescribeCluster failed or returned no endpoint or CA.
+    #[error("EKS DescribeCluster {cluster}: {message}")]
+    Describe {
+        /// The cluster.
+        cluster: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The cluster's CA is not a PEM certificate.
+    #[error("cluster CA: {0}")]
+    Certificate(String),
+    /// No AWS credentials.
+    #[error("AWS credentials: {0}")]
+    Credentials(String),
+    /// The token could not be made.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// kube refused the configuration.
+    #[error("kube client: {0}")]
+    Client(String),
+}
+
+/// What DescribeCluster says about a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterEndpoint {
+    /// The cluster name (signed into tokens).
+    pub name: String,
+    /// The region (for the STS endpoint).
+    pub region: String,
+    /// The API server URL.
+    pub endpoint: String,
+    /// The CA bundle, base64 of PEM, as DescribeCluster returns it.
+    pub certificate_authority: String,
+}
+
+/// The DER certificates of a base64-encoded PEM bundle.
+pub fn ca_certificates(base64_pem: &str) -> Result<Vec<Vec<u8>>, AccessError> {
+    let pem = STANDARD
+        .decode(base64_pem.trim())
+        .map_err(|e| AccessError::Certificate(e.to_string()))?;
+    let pem = String::from_utf8(pem).map_err(|e| AccessError::Certificate(e.to_string()))?;
+    let mut certs = Vec::new();
+    let mut body = String::new();
+    let mut inside = false;
+    for line in pem.lines().map(str::trim) {
+        match line {
+            "-----BEGIN CERTIFICATE-----" => {
+                inside = true;
+                body.clear();
+            }
+            "-----END CERTIFICATE-----" if inside => {
+                certs.push(
+                    STANDARD
+                        .decode(&body)
+                        .map_err(|e| AccessError::Certificate(e.to_string()))?,
+                );
+                inside = false;
+            }
+            l if inside => body.push_str(l),
+            _ => {}
+        }
+    }
+    if certs.is_empty() {
+        return Err(AccessError::Certificate(
+            "no PEM certificate in the bundle".into(),
+        ));
+    }
+    Ok(certs)
+}
+
+/// A kube client for an EKS endpoint with a bearer token. kube's own retries of 429 are off: a
+/// PodDisruptionBudget's 429 must reach the drain, which waits on its own deadline.
+pub fn eks_client(
+    cluster: &ClusterEndpoint,
+    token: &EksToken,
+) -> Result<kube::Client, AccessError> {
+    let url = cluster
+        .endpoint
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| AccessError::Client(e.to_string()))?;
+    let mut config = kube::Config::new(url);
+    config.root_cert = Some(ca_certificates(&cluster.certificate_authority)?);
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.token))
+        .map_err(|e| AccessError::Client(e.to_string()))?;
+    auth.set_sensitive(true);
+    config
+        .headers
+        .push((HeaderName::from_static("authorization"), auth));
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|e| AccessError::Client(e.to_string()))
+}
+
+/// A kube client from the kubeconfig (KUBECONFIG, ~/.kube/config) or the in-cluster config.
+pub async fn kubeconfig_client() -> Result<kube::Client, AccessError> {
+    let mut config = kube::Config::infer()
+        .await
+        .map_err(|e| AccessError::Kubeconfig(e.to_string()))?;
+    config.default_retry = false;
+    kube::Client::try_from(config).map_err(|e| AccessError::Client(e.to_string()))
+}
+
+/// Where credentials for a fresh token come from.
+pub trait CredentialSource: Send + Sync {
+    /// Current AWS credentials.
+    fn credentials(
+        &self,
+    ) -> impl std::future::Future<Output = Result<aws_credential_types::Credentials, AccessError>> + Send;
+}
+
+/// A client per EKS cluster, rebuilt when its token is due for refresh.
+pub struct EksClients<C> {
+    cluster: ClusterEndpoint,
+    credentials: C,
+    cached: Mutex<Option<(kube::Client, EksToken)>>,
+}
+
+impl<C: CredentialSource> EksClients<C> {
+    /// Clients for `cluster` (from DescribeCluster, once per container) signed with `credentials`.
+    pub fn new(cluster: ClusterEndpoint, credentials: C) -> Self {
+        EksClients {
+            cluster,
+            credentials,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A client whose token is good for at least another minute.
+    pub async fn client(&self, now: SystemTime) -> Result<kube::Client, AccessError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((client, token)) = cached.as_ref()
+            && !token.needs_refresh(now)
+        {
+            return Ok(client.clone());
+        }
+        let creds = self.credentials.credentials().await?;
+        let token = presign_token(&self.cluster.name, &self.cluster.region, &creds, now)?;
+        let client = eks_client(&self.cluster, &token)?;
+        *cached = Some((client.clone(), token));
+        Ok(client)
+    }
+
+    /// The cluster these clients reach.
+    pub fn cluster(&self) -> &ClusterEndpoint {
+        &self.cluster
+    }
+}
+
+#[cfg(feature = "aws")]
+pub mod aws {
+    //! DescribeCluster and the default credential chain (aws-sdk-eks, aws-config).
+
+    use aws_credential_types::provider::ProvideCredentials;
+
+    use super::{AccessError, ClusterEndpoint, CredentialSource};
+
+    /// Endpoint and CA of `name` from DescribeCluster.
+    pub async fn describe_cluster(
+        eks: &aws_sdk_eks::Client,
+        name: &str,
+        region: &str,
+    ) -> Result<ClusterEndpoint, AccessError> {
+        let err = |message: String| AccessError::Describe {
+            cluster: name.to_owned(),
+            message,
+        };
+        let out = eks
+            .describe_cluster()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| err(aws_sdk_eks::error::DisplayErrorContext(e).to_string()))?;
+        let cluster = out
+            .cluster
+            .ok_or_else(|| err("no cluster in the answer".into()))?;
+        Ok(ClusterEndpoint {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            endpoint: cluster.endpoint.ok_or_else(|| err("no endpoint".into()))?,
+            certificate_authority: cluster
+                .certificate_authority
+                .and_then(|c| c.data)
+                .ok_or_else(|| err("no certificate authority".into()))?,
+        })
+    }
+
+    /// The SDK's default credential chain (the Lambda's role).
+    pub struct DefaultChain(pub aws_credential_types::provider::SharedCredentialsProvider);
+
+    impl CredentialSource for DefaultChain {
+        async fn credentials(&self) -> Result<aws_credential_types::Credentials, AccessError> {
+            self.0
+                .provide_credentials()
+                .await
+                .map_err(|e| AccessError::Credentials(e.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundles_decode_to_der_certificates() {
+        // The decoder takes the DER out of the PEM armour; rustls parses the certificate itself.
+        let der = (0u8..=200).collect::<Vec<_>>();
+        let body = STANDARD.encode(&der);
+        let (a, b) = body.split_at(64);
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{a}\n{b}\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+        );
+        let certs = ca_certificates(&STANDARD.encode(pem)).unwrap();
+        assert_eq!(certs, vec![der.clone(), der]);
+        assert!(ca_certificates(&STANDARD.encode("not a pem")).is_err());
+        assert!(ca_certificates("%%%").is_err());
+    }
+}
