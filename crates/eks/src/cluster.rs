@@ -236,3 +236,45 @@ mod tests {
         assert!(ca_certificates("%%%").is_err());
     }
 }
+
+/// The cluster a function acts on: a kubeconfig's, or an EKS cluster's with renewed tokens.
+pub enum Access {
+    /// KUBECONFIG (kube-sim, or any cluster) or the in-cluster configuration.
+    Kubeconfig(kube::Client),
+    /// EKS, by DescribeCluster and IAM.
+    #[cfg(feature = "aws")]
+    Eks(EksClients<aws::DefaultChain>),
+}
+
+impl Access {
+    /// EKS when `EKS_CLUSTER_NAME` is set (the Lambda), else the kubeconfig.
+    pub async fn from_env() -> Result<Access, AccessError> {
+        #[cfg(feature = "aws")]
+        if let Ok(name) = std::env::var("EKS_CLUSTER_NAME") {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let region = config
+                .region()
+                .map(|r| r.to_string())
+                .ok_or_else(|| AccessError::Credentials("no AWS region".into()))?;
+            let credentials = config
+                .credentials_provider()
+                .ok_or_else(|| AccessError::Credentials("no credentials provider".into()))?;
+            let cluster =
+                aws::describe_cluster(&aws_sdk_eks::Client::new(&config), &name, &region).await?;
+            return Ok(Access::Eks(EksClients::new(
+                cluster,
+                aws::DefaultChain(credentials),
+            )));
+        }
+        Ok(Access::Kubeconfig(kubeconfig_client().await?))
+    }
+
+    /// A client good for this invocation.
+    pub async fn client(&self) -> Result<kube::Client, AccessError> {
+        match self {
+            Access::Kubeconfig(c) => Ok(c.clone()),
+            #[cfg(feature = "aws")]
+            Access::Eks(clients) => clients.client(SystemTime::now()).await,
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod token;
 
 pub use cluster::{
-    AccessError, ClusterEndpoint, CredentialSource, EksClients, eks_client, kubeconfig_client,
+    Access, AccessError, ClusterEndpoint, CredentialSource, EksClients, eks_client,
+    kubeconfig_client,
 };
 pub use token::{EksToken, TokenError, presign_token};

@@ -413,3 +413,23 @@ async fn guardrails_hold_at_remediation_time_too() {
         .unwrap_err();
     assert!(matches!(err, RemediateError::Refused(_)), "{err}");
 }
+
+#[tokio::test]
+async fn the_cargo_lambda_fixture_is_a_valid_request_that_runs() {
+    let (_sim, client) = start().await;
+    let text = std::fs::read_to_string(repo("functions/remediate/fixtures/restart-frontend.json"))
+        .unwrap();
+    let req: RemediateRequest = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        req.incident.id,
+        selfheal_core::IncidentId::derive(
+            &req.incident.alert.fingerprint(),
+            req.incident.alert.starts_at
+        )
+    );
+    let result = remediator(&client).run(&req).await.unwrap();
+    assert_eq!(
+        (result.action.as_str(), result.object.as_str()),
+        ("restart-pods", "deployment/shop/frontend")
+    );
+}
