@@ -70,6 +70,15 @@ wait_http() {
   done
 }
 
+# wait_port PORT [SECONDS]: waits until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local deadline=$((SECONDS + ${2:-60}))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && { echo "nothing listens on port $1" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
 # selfheal_bin: builds the CLI once per run and prints its path (run it directly when it goes to
 # the background, so a kill reaches it and not a subshell).
 selfheal_bin() {

@@ -56,24 +56,37 @@ pub struct PolicyError(String);
 
 impl Policy {
     /// Parses and checks a policy file (YAML); fields left out keep their defaults.
+    #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy =
-            serde_saphyr::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
-        if !(policy.max_unschedulable_share > 0.0 && policy.max_unschedulable_share <= 1.0) {
+        serde_saphyr::from_str::<Policy>(text)
+            .map_err(|e| PolicyError(e.to_string()))?
+            .checked()
+    }
+
+    /// Parses and checks a policy in JSON (how the Lambdas get it, from their environment).
+    pub fn from_json(text: &str) -> Result<Policy, PolicyError> {
+        serde_json::from_str::<Policy>(text)
+            .map_err(|e| PolicyError(e.to_string()))?
+            .checked()
+    }
+
+    /// The policy, if every value is usable.
+    pub fn checked(self) -> Result<Policy, PolicyError> {
+        if !(self.max_unschedulable_share > 0.0 && self.max_unschedulable_share <= 1.0) {
             return Err(PolicyError(format!(
                 "max_unschedulable_share must be in (0, 1] (got {})",
-                policy.max_unschedulable_share
+                self.max_unschedulable_share
             )));
         }
-        if policy.circuit_breaker_failures == 0 {
+        if self.circuit_breaker_failures == 0 {
             return Err(PolicyError(
                 "circuit_breaker_failures must be at least 1".into(),
             ));
         }
         crate::names::NameRule::EksCluster
-            .check(&policy.default_cluster)
+            .check(&self.default_cluster)
             .map_err(|e| PolicyError(format!("default_cluster: {e}")))?;
-        Ok(policy)
+        Ok(self)
     }
 }
 
@@ -857,6 +870,13 @@ mod tests {
             .decision,
             Decision::Run
         );
+    }
+
+    #[test]
+    fn json_policies_are_checked_the_same_way() {
+        assert!(Policy::from_json(r#"{"dry_run": true}"#).unwrap().dry_run);
+        assert!(Policy::from_json(r#"{"circuit_breaker_failures": 0}"#).is_err());
+        assert!(Policy::from_json(r#"{"dryrun": true}"#).is_err());
     }
 
     #[test]

@@ -415,6 +415,7 @@ pub struct Catalog {
 impl Catalog {
     /// Parses and checks runbook files given as (file name, YAML text). File names without their
     /// `.yaml` or `.yml` ending must equal the runbook ids.
+    #[cfg(feature = "yaml")]
     pub fn parse<N: AsRef<str>, T: AsRef<str>>(
         files: impl IntoIterator<Item = (N, T)>,
     ) -> Result<Catalog, CatalogError> {

@@ -194,3 +194,15 @@ fn the_starter_catalog_answers_each_captured_alert() {
         assert_eq!(got, expected, "{name}");
     }
 }
+
+#[test]
+fn the_policy_file_restates_the_defaults_the_lambdas_fall_back_to() {
+    let file = policy();
+    assert_eq!(
+        file,
+        Policy {
+            default_cluster: file.default_cluster.clone(),
+            ..Policy::default()
+        }
+    );
+}

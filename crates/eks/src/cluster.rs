@@ -168,11 +168,12 @@ impl<C: CredentialSource> EksClients<C> {
 
 #[cfg(feature = "aws")]
 pub mod aws {
-    //! DescribeCluster and the default credential chain (aws-sdk-eks, aws-config).
-
-    use aws_credential_types::provider::ProvideCredentials;
+    //! DescribeCluster (aws-sdk-eks) and the credentials Lambda gives its function in the
+    //! environment. aws-config is left out on purpose: its credential chain brings the STS and SSO
+    //! SDKs along, and the function must stay small (a Lambda has its role's keys in the env).
 
     use super::{AccessError, ClusterEndpoint, CredentialSource};
+    use aws_credential_types::Credentials;
 
     /// Endpoint and CA of `name` from DescribeCluster.
     pub async fn describe_cluster(
@@ -204,15 +205,73 @@ pub mod aws {
         })
     }
 
-    /// The SDK's default credential chain (the Lambda's role).
-    pub struct DefaultChain(pub aws_credential_types::provider::SharedCredentialsProvider);
+    /// An EKS client for `region` with `credentials`; `AWS_ENDPOINT_URL` (moto) when set.
+    pub fn eks_client(region: &str, credentials: Credentials) -> aws_sdk_eks::Client {
+        let mut config = aws_sdk_eks::Config::builder()
+            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+            .region(aws_sdk_eks::config::Region::new(region.to_owned()))
+            .credentials_provider(credentials);
+        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_eks::Client::from_conf(config.build())
+    }
 
-    impl CredentialSource for DefaultChain {
-        async fn credentials(&self) -> Result<aws_credential_types::Credentials, AccessError> {
-            self.0
-                .provide_credentials()
-                .await
-                .map_err(|e| AccessError::Credentials(e.to_string()))
+    /// The role credentials Lambda puts in the environment.
+    pub struct EnvCredentials;
+
+    impl EnvCredentials {
+        /// Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+        pub fn read() -> Result<Credentials, AccessError> {
+            let var = |k: &str| {
+                std::env::var(k).map_err(|_| AccessError::Credentials(format!("{k} is not set")))
+            };
+            Ok(Credentials::new(
+                var("AWS_ACCESS_KEY_ID")?,
+                var("AWS_SECRET_ACCESS_KEY")?,
+                std::env::var("AWS_SESSION_TOKEN").ok(),
+                None,
+                "lambda-environment",
+            ))
+        }
+    }
+
+    impl CredentialSource for EnvCredentials {
+        async fn credentials(&self) -> Result<Credentials, AccessError> {
+            Self::read()
+        }
+    }
+}
+
+/// The cluster a function acts on: a kubeconfig's, or an EKS cluster's with renewed tokens.
+pub enum Access {
+    /// KUBECONFIG (kube-sim, or any cluster) or the in-cluster configuration.
+    Kubeconfig(kube::Client),
+    /// EKS, by DescribeCluster and IAM.
+    #[cfg(feature = "aws")]
+    Eks(EksClients<aws::EnvCredentials>),
+}
+
+impl Access {
+    /// EKS when `EKS_CLUSTER_NAME` is set (the Lambda), else the kubeconfig.
+    pub async fn from_env() -> Result<Access, AccessError> {
+        #[cfg(feature = "aws")]
+        if let Ok(name) = std::env::var("EKS_CLUSTER_NAME") {
+            let region = std::env::var("AWS_REGION")
+                .map_err(|_| AccessError::Credentials("AWS_REGION is not set".into()))?;
+            let eks = aws::eks_client(&region, aws::EnvCredentials::read()?);
+            let cluster = aws::describe_cluster(&eks, &name, &region).await?;
+            return Ok(Access::Eks(EksClients::new(cluster, aws::EnvCredentials)));
+        }
+        Ok(Access::Kubeconfig(kubeconfig_client().await?))
+    }
+
+    /// A client good for this invocation.
+    pub async fn client(&self) -> Result<kube::Client, AccessError> {
+        match self {
+            Access::Kubeconfig(c) => Ok(c.clone()),
+            #[cfg(feature = "aws")]
+            Access::Eks(clients) => clients.client(SystemTime::now()).await,
         }
     }
 }
@@ -234,47 +293,5 @@ mod tests {
         assert_eq!(certs, vec![der.clone(), der]);
         assert!(ca_certificates(&STANDARD.encode("not a pem")).is_err());
         assert!(ca_certificates("%%%").is_err());
-    }
-}
-
-/// The cluster a function acts on: a kubeconfig's, or an EKS cluster's with renewed tokens.
-pub enum Access {
-    /// KUBECONFIG (kube-sim, or any cluster) or the in-cluster configuration.
-    Kubeconfig(kube::Client),
-    /// EKS, by DescribeCluster and IAM.
-    #[cfg(feature = "aws")]
-    Eks(EksClients<aws::DefaultChain>),
-}
-
-impl Access {
-    /// EKS when `EKS_CLUSTER_NAME` is set (the Lambda), else the kubeconfig.
-    pub async fn from_env() -> Result<Access, AccessError> {
-        #[cfg(feature = "aws")]
-        if let Ok(name) = std::env::var("EKS_CLUSTER_NAME") {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let region = config
-                .region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| AccessError::Credentials("no AWS region".into()))?;
-            let credentials = config
-                .credentials_provider()
-                .ok_or_else(|| AccessError::Credentials("no credentials provider".into()))?;
-            let cluster =
-                aws::describe_cluster(&aws_sdk_eks::Client::new(&config), &name, &region).await?;
-            return Ok(Access::Eks(EksClients::new(
-                cluster,
-                aws::DefaultChain(credentials),
-            )));
-        }
-        Ok(Access::Kubeconfig(kubeconfig_client().await?))
-    }
-
-    /// A client good for this invocation.
-    pub async fn client(&self) -> Result<kube::Client, AccessError> {
-        match self {
-            Access::Kubeconfig(c) => Ok(c.clone()),
-            #[cfg(feature = "aws")]
-            Access::Eks(clients) => clients.client(SystemTime::now()).await,
-        }
     }
 }

@@ -142,13 +142,15 @@ mod moto {
     async fn describe_cluster_gives_the_endpoint_and_ca() {
         let (_moto, url) = moto().await;
         let creds = Credentials::new("testing", "testing", None, None, "test");
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&url)
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(creds)
-            .load()
-            .await;
-        let eks = aws_sdk_eks::Client::new(&config);
+        let eks = {
+            let config = aws_sdk_eks::Config::builder()
+                .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+                .region(aws_sdk_eks::config::Region::new("eu-west-1"))
+                .credentials_provider(creds)
+                .endpoint_url(&url)
+                .build();
+            aws_sdk_eks::Client::from_conf(config)
+        };
         eks.create_cluster()
             .name("prod-eu")
             .role_arn("arn:aws:iam::123456789012:role/eks")

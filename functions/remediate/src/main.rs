@@ -23,7 +23,12 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let access = Access::from_env().await?;
-    let policy = Policy::from_yaml(include_str!("../../../statemachines/policy.yaml"))?;
+    // Terraform renders statemachines/policy.yaml into SELFHEAL_POLICY (JSON); without it, the
+    // defaults that file restates.
+    let policy = match std::env::var("SELFHEAL_POLICY") {
+        Ok(json) => Policy::from_json(&json)?,
+        Err(_) => Policy::default(),
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<RemediateRequest>| {
         let (access, policy) = (&access, policy.clone());
         async move {

@@ -235,3 +235,83 @@ async fn a_dry_run_delete_carries_dry_run_in_its_delete_options() {
         .unwrap();
     server.await.unwrap();
 }
+
+#[tokio::test]
+async fn uncordon_clears_unschedulable_and_the_drain_lock() {
+    let (client, handle) = client();
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {"unschedulable": true}});
+    let server = tokio::spawn(verify(
+        handle,
+        vec![
+            get("/api/v1/nodes/n1", node),
+            write(
+                "PATCH",
+                "/api/v1/nodes/n1?",
+                Some("application/merge-patch+json"),
+                |b| {
+                    assert_eq!(
+                        b,
+                        &json!({"spec": {"unschedulable": false}, "metadata": {"annotations": {"selfheal.dev/draining": null}}})
+                    );
+                },
+            ),
+        ],
+    ));
+    actions::set_unschedulable(&client, "n1", false, false)
+        .await
+        .unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dry_run_drain_locks_and_cordons_conditionally_then_evicts_all_but_daemonset_pods() {
+    let (client, handle) = client();
+    let node = |name: &str| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "resourceVersion": "41"}, "spec": {}});
+    let nodes = json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [node("n1"), node("n2")]});
+    let pod = |name: &str, owner: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "o", "uid": "u", "controller": true}]}, "spec": {"nodeName": "n1"}})
+    };
+    let pods = json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [pod("backend-1", "ReplicaSet"), pod("log-agent-1", "DaemonSet")]});
+    let server = tokio::spawn(verify(
+        handle,
+        vec![
+            get("/api/v1/nodes?", nodes),
+            get("/api/v1/nodes/n1", node("n1")),
+            write(
+                "PATCH",
+                "/api/v1/nodes/n1?&dryRun=All",
+                Some("application/merge-patch+json"),
+                |b| {
+                    assert_eq!(b["spec"], json!({"unschedulable": true}));
+                    assert_eq!(
+                        b["metadata"]["resourceVersion"], "41",
+                        "conditional on the node as read"
+                    );
+                    assert!(b["metadata"]["annotations"]["selfheal.dev/draining"].is_string());
+                },
+            ),
+            get("/api/v1/pods?&fieldSelector=spec.nodeName%3Dn1", pods),
+            write(
+                "POST",
+                "/api/v1/namespaces/shop/pods/backend-1/eviction?&dryRun=All",
+                Some("application/json"),
+                |b| {
+                    // kube's Eviction names the pod and nothing else (no apiVersion or kind).
+                    assert_eq!(b["metadata"], json!({"name": "backend-1"}));
+                },
+            ),
+        ],
+    ));
+    let timing = actions::DrainTiming {
+        timeout: std::time::Duration::from_secs(5),
+        retry_every: std::time::Duration::from_millis(10),
+    };
+    let (change, _) = actions::drain(&client, "n1", timing, true).await.unwrap();
+    assert_eq!(
+        change.pods,
+        vec!["shop/backend-1".to_string()],
+        "the DaemonSet pod is skipped"
+    );
+    server.await.unwrap();
+}
