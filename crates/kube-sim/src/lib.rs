@@ -72,6 +72,16 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Serves on a free loopback port in the background (tests, the lab); returns the URL.
+    pub async fn spawn(&self, speed: f64) -> std::io::Result<String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(self.clone().serve(listener, speed));
+        Ok(url)
+    }
+}
+
 /// A kubeconfig for a sim served at `server` (http://127.0.0.1:PORT).
 pub fn kubeconfig(server: &str, cluster: &str) -> String {
     format!(

@@ -31,9 +31,7 @@ async fn start() -> (Sim, Client) {
     ))
     .unwrap();
     let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), t0()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, 0.0));
+    let url = sim.spawn(0.0).await.unwrap();
     let mut config = Config::new(url.parse().unwrap());
     config.default_namespace = "shop".into();
     // kube retries 429 for minutes by default; a PDB-blocked eviction must come back at once.

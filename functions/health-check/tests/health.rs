@@ -24,11 +24,10 @@ async fn start(speed: f64) -> (Sim, Client, String) {
     ))
     .unwrap();
     let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(sim.clone().serve(listener, speed));
-    let mut config = Config::new(format!("http://{addr}").parse().unwrap());
+    let url = sim.spawn(speed).await.unwrap();
+    let mut config = Config::new(url.parse().unwrap());
     config.default_retry = false;
+    let addr = url.trim_start_matches("http://").to_owned();
     (sim, Client::try_from(config).unwrap(), addr)
 }
 

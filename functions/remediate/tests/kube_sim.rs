@@ -29,9 +29,7 @@ fn repo(path: &str) -> std::path::PathBuf {
 async fn start() -> (Sim, Client) {
     let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml")).unwrap();
     let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(sim.clone().serve(listener, 0.0));
+    let url = sim.spawn(0.0).await.unwrap();
     let mut config = Config::new(url.parse().unwrap());
     config.default_retry = false;
     (sim, Client::try_from(config).unwrap())
