@@ -282,8 +282,8 @@ impl Runbook {
             .map_or_else(default_approval_timeout, |a| a.timeout)
     }
 
-    /// Every problem with this runbook, each naming the field.
-    fn problems(&self) -> Vec<(String, String)> {
+    /// Every problem with this runbook, as (field, message); empty when it is sound.
+    pub fn problems(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut add = |field: &str, message: String| out.push((field.to_owned(), message));
         if let Err(e) = NameRule::Dns1123Label.check(&self.id) {
