@@ -73,6 +73,16 @@ impl Sim {
 }
 
 impl Sim {
+    /// Injects a fault of `kind` on `target`; returns its id.
+    pub fn inject(&self, kind: FaultKind, target: FaultTarget) -> String {
+        self.world().add_fault(Fault {
+            id: String::new(),
+            kind,
+            target,
+            injected_at: None,
+        })
+    }
+
     /// Serves on a free loopback port in the background (tests, the lab); returns the URL.
     pub async fn spawn(&self, speed: f64) -> std::io::Result<String> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

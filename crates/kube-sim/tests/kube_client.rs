@@ -315,15 +315,13 @@ async fn a_not_ready_node_makes_its_pods_unready_then_they_move() {
     };
     let before = on_node(&pods.list(&ListParams::default()).await.unwrap().items);
     assert!(!before.is_empty());
-    sim.world().add_fault(Fault {
-        id: "down".into(),
-        kind: FaultKind::NodeNotReady,
-        target: FaultTarget {
+    sim.inject(
+        FaultKind::NodeNotReady,
+        FaultTarget {
             node: Some(node.into()),
             ..Default::default()
         },
-        injected_at: None,
-    });
+    );
     sim.advance(Duration::from_secs(5));
     let n = Api::<Node>::all(client.clone()).get(node).await.unwrap();
     let cond = n
@@ -593,16 +591,12 @@ async fn reqwest_free_post(client: &Client, path: &str, body: &serde_json::Value
 }
 
 async fn inject(sim: &Sim, kind: FaultKind, deployment: &str) {
-    sim.world().add_fault(Fault {
-        id: String::new(),
-        kind,
-        target: FaultTarget {
-            namespace: Some("shop".into()),
-            deployment: Some(deployment.into()),
-            node: None,
-        },
-        injected_at: None,
-    });
+    let target = FaultTarget {
+        namespace: Some("shop".into()),
+        deployment: Some(deployment.into()),
+        node: None,
+    };
+    sim.inject(kind, target);
 }
 
 fn container_status(p: &Pod) -> k8s_openapi::api::core::v1::ContainerStatus {

@@ -14,7 +14,7 @@ use selfheal_core::remediation::{Health, HealthCheckRequest, HealthCheckRequestS
 use selfheal_core::runbook::SliCheck;
 use selfheal_core::{Decision, Incident, Mode, Step, Target, TargetKind};
 use selfheal_health_check::HealthChecker;
-use selfheal_kube_sim::{Fault, FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
 use serde_json::json;
 
 async fn start(speed: f64) -> (Sim, Client, String) {
@@ -76,15 +76,6 @@ fn request(incident: Incident, since: chrono::DateTime<Utc>) -> HealthCheckReque
     }
 }
 
-fn inject(sim: &Sim, kind: FaultKind, target: FaultTarget) {
-    sim.world().add_fault(Fault {
-        id: String::new(),
-        kind,
-        target,
-        injected_at: None,
-    });
-}
-
 #[tokio::test]
 async fn a_settled_deployment_is_healthy_with_its_evidence() {
     let (sim, client, _) = start(0.0).await;
@@ -108,8 +99,7 @@ async fn a_settled_deployment_is_healthy_with_its_evidence() {
 async fn a_crashloop_is_unhealthy_never_an_error() {
     let (sim, client, _) = start(0.0).await;
     let since = sim.world().now;
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::Crashloop {
             exit_code: 3,
             log: vec![],
@@ -135,8 +125,7 @@ async fn a_crashloop_is_unhealthy_never_an_error() {
 async fn a_bad_rollout_fails_the_rollout_check() {
     let (sim, client, _) = start(0.0).await;
     let since = sim.world().now;
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::BadImage {
             image: "ghcr.io/selfheal/backend:2.1.0".into(),
         },
@@ -159,8 +148,7 @@ async fn a_bad_rollout_fails_the_rollout_check() {
 async fn a_not_ready_node_is_healthy_once_cordoned_and_drained() {
     let (sim, client, _) = start(0.0).await;
     let node = "ip-10-0-2-12.eu-west-1.compute.internal";
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::NodeNotReady,
         FaultTarget {
             node: Some(node.into()),
@@ -279,8 +267,7 @@ async fn the_sli_is_queried_from_a_real_prometheus() {
         below: 0.01,
     };
     let checker = HealthChecker::new(client, Some(url));
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::DependencyDown {
             dependency: "database:5432".into(),
         },

@@ -16,7 +16,7 @@ use selfheal_core::remediation::{RemediateRequest, RemediateRequestSchema};
 use selfheal_core::{
     Catalog, Classified, Disposition, ErrorClass, GuardrailState, Incident, Mode, Policy, assess,
 };
-use selfheal_kube_sim::{Fault, FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
 use selfheal_remediate::{RemediateError, Remediator};
 use serde_json::json;
 
@@ -87,15 +87,6 @@ fn request(incident: &Incident, step: usize) -> RemediateRequest {
     }
 }
 
-fn inject(sim: &Sim, kind: FaultKind, target: FaultTarget) {
-    sim.world().add_fault(Fault {
-        id: String::new(),
-        kind,
-        target,
-        injected_at: None,
-    });
-}
-
 fn shop(deployment: &str) -> FaultTarget {
     FaultTarget {
         namespace: Some("shop".into()),
@@ -124,8 +115,7 @@ fn healthy(p: &Pod) -> bool {
 #[tokio::test]
 async fn a_crashlooping_backend_is_restarted_and_healthy() {
     let (sim, client) = start().await;
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::Crashloop {
             exit_code: 1,
             log: vec!["panic: stale cache".into()],
@@ -158,8 +148,7 @@ async fn a_crashlooping_backend_is_restarted_and_healthy() {
 #[tokio::test]
 async fn a_bad_rollout_is_rolled_back_and_healthy() {
     let (sim, client) = start().await;
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::BadImage {
             image: "ghcr.io/selfheal/backend:2.1.0".into(),
         },
@@ -229,8 +218,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
     let (sim, client) = start().await;
     let db = pods(&client, "database").await.remove(0);
     let node = db.spec.unwrap().node_name.unwrap();
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::NodeNotReady,
         FaultTarget {
             node: Some(node.clone()),
@@ -297,8 +285,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
 #[tokio::test]
 async fn a_409_on_the_first_patch_is_retryable_and_the_retry_succeeds() {
     let (sim, client) = start().await;
-    inject(
-        &sim,
+    sim.inject(
         FaultKind::Api {
             path: "/apis/apps/v1/namespaces/shop/deployments/backend".into(),
             method: Some("PATCH".into()),
