@@ -215,15 +215,20 @@ async fn resource(
         .to_owned();
     // dryRun comes as a query parameter, or inside DeleteOptions (DELETE bodies, and an
     // Eviction's deleteOptions) as kube sends it.
-    let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let in_body = |o: &Value| {
-        o["dryRun"]
+    // Only DELETE bodies and Evictions carry DeleteOptions; other bodies are not parsed here.
+    let options_at = match (&method, target.sub.as_deref()) {
+        (&Method::DELETE, _) => Some(""),
+        (_, Some("eviction")) => Some("deleteOptions"),
+        _ => None,
+    };
+    let dry_run_in_body = options_at.is_some_and(|at| {
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let options = if at.is_empty() { &body } else { &body[at] };
+        options["dryRun"]
             .as_array()
             .is_some_and(|d| d.iter().any(|v| v == "All"))
-    };
-    let dry_run = q.get("dryRun").is_some_and(|d| d == "All")
-        || (method == Method::DELETE && in_body(&options))
-        || (target.sub.as_deref() == Some("eviction") && in_body(&options["deleteOptions"]));
+    });
+    let dry_run = q.get("dryRun").is_some_and(|d| d == "All") || dry_run_in_body;
     let result = {
         let mut w = sim.world();
         let r = handle(&mut w, &method, &target, &q, &content_type, &body, dry_run);

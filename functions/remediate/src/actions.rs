@@ -254,14 +254,12 @@ pub async fn rollback(
     let to = revision(&target.metadata).unwrap_or(0);
     let images = (image(&current_template), image(&template));
     if template == current_template {
+        // Nothing changes, so the Change stays empty; the summary keeps the evidence.
         return Ok((
-            Change {
-                revision: Some((current.to_string(), to.to_string())),
-                image: Some(images),
-                ..Change::default()
-            },
+            Change::default(),
             format!(
-                "deployment {ns}/{name} already runs the template of revision {to}; nothing to roll back"
+                "deployment {ns}/{name} already runs the template of revision {to} ({}); nothing to roll back",
+                images.1
             ),
         ));
     }

@@ -143,8 +143,7 @@ impl Remediator {
                 )));
             }
         };
-        let changed = change != selfheal_core::remediation::Change::default()
-            && !summary.contains("nothing to roll back");
+        let changed = change != selfheal_core::remediation::Change::default();
         let summary = if dry_run {
             format!("dry run: would have {summary}")
         } else {
