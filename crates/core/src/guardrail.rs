@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::incident::{Target, TargetKind};
@@ -98,7 +98,7 @@ pub struct GuardrailState {
     pub kill_switch: bool,
     /// When an action last ran against this target.
     pub last_action_at: Option<DateTime<Utc>>,
-    /// Actions started in the last hour, across all targets.
+    /// Actions started in the current UTC hour ([`budget_window`]), across all targets.
     pub actions_last_hour: u32,
     /// Failed remediations of this target since its last success.
     pub consecutive_failures: u32,
@@ -297,6 +297,11 @@ impl Reason {
             Reason::ApprovalRequired { .. } => "approval-required",
         }
     }
+}
+
+/// The start of the hourly budget window holding `now`: budgets count actions per UTC hour.
+pub fn budget_window(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now)
 }
 
 /// A decision with every reason that led to it.

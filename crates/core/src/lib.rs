@@ -18,4 +18,4 @@ pub use error::{Classified, ErrorClass};
 pub use guardrail::{Decision, GuardrailState, Policy, PolicyError, Reason, Verdict, decide};
 pub use incident::{Incident, IncidentId, Mode, Target, TargetKind};
 pub use runbook::{Catalog, CatalogError, Runbook, Step};
-pub use triage::{Assessment, Disposition, assess};
+pub use triage::{Assessment, Disposition, Refusal, assess};

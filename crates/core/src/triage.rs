@@ -1,11 +1,11 @@
 //! Triage: what selfheal will do about each alert of a notification. The ingest and
 //! `selfheal alerts explain` both call this, so what the CLI explains is what the ingest does.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertStatus};
-use crate::guardrail::{Decision, GuardrailState, Policy, Reason, decide};
+use crate::guardrail::{Decision, GuardrailState, Policy, Reason, budget_window, decide};
 use crate::incident::{Incident, IncidentId, IncidentSchema, Mode, Target, TargetError};
 use crate::runbook::Catalog;
 
@@ -76,6 +76,53 @@ impl Assessment {
                 vec!["resolved: the incident is marked resolved; nothing starts".into()]
             }
         }
+    }
+}
+
+/// Why an alert opened no incident, as the store records it and the ingest reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Stable codes: guardrail reason codes, `invalid-target` or `no-runbook`.
+    pub codes: Vec<String>,
+    /// The same as sentences.
+    pub reasons: Vec<String>,
+    /// When a redelivery of the same alert may be triaged again: set only when every reason
+    /// passes with time (cooldown, hourly budget). Without it the refusal is final for the episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
+impl Assessment {
+    /// The refusal, for a firing alert that opens no incident.
+    pub fn refusal(&self, now: DateTime<Utc>) -> Option<Refusal> {
+        let (codes, retry_after) = match &self.disposition {
+            Disposition::Open { .. } | Disposition::Resolve => return None,
+            Disposition::Refuse { reasons } => {
+                let passes = |r: &Reason| match r {
+                    Reason::Cooldown { until } => Some(*until),
+                    Reason::BudgetExhausted { .. } => {
+                        Some(budget_window(now) + TimeDelta::hours(1))
+                    }
+                    _ => None,
+                };
+                let retry_after = reasons
+                    .iter()
+                    .map(passes)
+                    .collect::<Option<Vec<_>>>()
+                    .and_then(|times| times.into_iter().max());
+                (
+                    reasons.iter().map(|r| r.code().to_owned()).collect(),
+                    retry_after,
+                )
+            }
+            Disposition::Reject { .. } => (vec!["invalid-target".to_owned()], None),
+            Disposition::Unmatched => (vec!["no-runbook".to_owned()], None),
+        };
+        Some(Refusal {
+            codes,
+            reasons: self.reasons(),
+            retry_after,
+        })
     }
 }
 
@@ -239,5 +286,64 @@ steps: [{action: restart-pods}]
             r#"{"alertname":"KubePodCrashLooping","namespace":"shop"}"#,
         ));
         assert_eq!(a.decision(), "reject");
+    }
+
+    #[test]
+    fn refusals_say_whether_a_redelivery_may_try_again() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T21:31:00Z")
+            .unwrap()
+            .to_utc();
+        let crashloop = payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"shop","pod":"backend-1"}"#,
+        );
+        assert_eq!(run(&crashloop).refusal(now), None);
+        let catalog = Catalog::parse([("restart-pods.yaml", CATALOG)]).unwrap();
+        let cooled = |state: GuardrailState| {
+            assess(&crashloop, &catalog, &Policy::default(), |_| state, now).refusal(now)
+        };
+        // Cooldown alone: try again when it ends.
+        let last = now - TimeDelta::minutes(5);
+        let r = cooled(GuardrailState {
+            last_action_at: Some(last),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.codes, ["cooldown"]);
+        assert_eq!(r.retry_after, Some(last + TimeDelta::minutes(15)));
+        // Cooldown and budget: the later of the two (the next hour starts at 22:00).
+        let r = cooled(GuardrailState {
+            last_action_at: Some(last),
+            actions_last_hour: 20,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.codes, ["cooldown", "budget-exhausted"]);
+        assert_eq!(
+            r.retry_after.unwrap().to_rfc3339(),
+            "2026-11-25T22:00:00+00:00"
+        );
+        // An open circuit waits for a human, whatever else passes with time.
+        let r = cooled(GuardrailState {
+            last_action_at: Some(last),
+            consecutive_failures: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.retry_after, None);
+        let r = run(&payload("firing", r#"{"alertname":"Watchdog"}"#))
+            .refusal(now)
+            .unwrap();
+        assert_eq!(
+            (r.codes.as_slice(), r.retry_after),
+            (&["no-runbook".to_owned()][..], None)
+        );
+        let r = run(&payload(
+            "firing",
+            r#"{"alertname":"KubePodCrashLooping","namespace":"Shop","pod":"x"}"#,
+        ))
+        .refusal(now)
+        .unwrap();
+        assert_eq!(r.codes, ["invalid-target"]);
     }
 }

@@ -104,43 +104,10 @@ async fn the_token_is_sent_reused_while_fresh_and_renewed_after_fourteen_minutes
 #[cfg(feature = "aws")]
 mod moto {
     use super::*;
-    use std::process::{Child, Command, Stdio};
-
-    struct Moto(Child);
-
-    impl Drop for Moto {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    async fn moto() -> (Moto, String) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_PORT", port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server (pip moto[server]) must be installed; scripts/test installs it");
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        (Moto(child), url)
-    }
-
     #[tokio::test]
     async fn describe_cluster_gives_the_endpoint_and_ca() {
-        let (_moto, url) = moto().await;
+        let moto = selfheal_testkit::moto().await;
+        let url = moto.url.clone();
         let creds = Credentials::new("testing", "testing", None, None, "test");
         let eks = {
             let config = aws_sdk_eks::Config::builder()

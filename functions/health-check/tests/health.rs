@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -198,53 +197,13 @@ async fn an_sli_without_prometheus_is_unknown() {
     assert_eq!(result.health, Health::Unknown);
 }
 
-/// The Prometheus process and its data directory; both go away on drop.
-struct Prometheus {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A real Prometheus scraping `target` every second.
-async fn prometheus(target: &str) -> (Prometheus, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
+/// A real Prometheus scraping `target` every second, once it is ready.
+async fn prometheus(target: &str) -> (selfheal_testkit::Server, String) {
     let config = format!(
         "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: kube-sim\n    static_configs: [{{targets: ['{target}']}}]\n"
     );
-    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "prometheus (Debian package prometheus) must be installed; scripts/test installs it",
-        );
-    let url = format!("http://127.0.0.1:{port}");
+    let server = selfheal_testkit::prometheus(&config).await;
+    let url = server.url.clone();
     for _ in 0..100 {
         if reqwest::get(format!("{url}/-/ready"))
             .await
@@ -254,7 +213,7 @@ async fn prometheus(target: &str) -> (Prometheus, String) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    (Prometheus { child, _dir: tmp }, url)
+    (server, url)
 }
 
 #[tokio::test]

@@ -1,0 +1,490 @@
+//! [`IncidentStore`] on one DynamoDB table (string keys `pk` and `sk`, TTL attribute `ttl`):
+//!
+//! | pk                          | sk          | what                                              |
+//! |-----------------------------|-------------|---------------------------------------------------|
+//! | `incident#<id>`             | `incident`  | claim, reserved incident, outcome, resolved_at    |
+//! | `target#<cluster/ns/kind/name>` | `guardrail` | last_action_at, last_incident, failures       |
+//! | `budget#<hour, RFC 3339>`   | `budget`    | actions started in that UTC hour                  |
+//! | `config`                    | `kill-switch` | enabled                                         |
+//!
+//! Every write another delivery could race is a conditional write; the reservation is one
+//! transaction, so the cooldown, the budget and the incident it was spent on never disagree.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use selfheal_core::guardrail::budget_window;
+use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
+
+use crate::store::{
+    Claim, ClaimToken, IncidentStore, Reservation, Settled, StoreError, target_key,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long incident records are kept (the TTL attribute).
+const RETENTION: TimeDelta = TimeDelta::days(90);
+
+/// The DynamoDB incident store.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn incident_key(id: &IncidentId) -> Item {
+    key(format!("incident#{id}"), "incident")
+}
+
+fn target_item_key(target: &Target) -> Item {
+    key(format!("target#{}", target_key(target)), "guardrail")
+}
+
+fn budget_key(now: DateTime<Utc>) -> Item {
+    let window = budget_window(now).to_rfc3339_opts(SecondsFormat::Secs, true);
+    key(format!("budget#{window}"), "budget")
+}
+
+fn kill_switch_key() -> Item {
+    key("config".into(), "kill-switch")
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+fn is_conditional_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(e, SdkError::ServiceError(se) if se.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+impl DynamoStore {
+    /// The store in `table`.
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::with_client(Client::new(config), table)
+    }
+
+    /// The store in `table`, through a client configured by the caller.
+    pub fn with_client(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Creates the table as Terraform does (on-demand, `pk`/`sk`, TTL on `ttl`), for the lab and
+    /// tests against moto.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("ttl")
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Turns the kill switch on or off (every action becomes a dry run, without a deploy).
+    pub async fn set_kill_switch(&self, on: bool) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(kill_switch_key()))
+            .item("enabled", AttributeValue::Bool(on))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Sets a target's failed-remediation count (the circuit breaker's input).
+    pub async fn set_failures(&self, target: &Target, failures: u32) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(target_item_key(target)))
+            .update_expression("SET failures = :f")
+            .expression_attribute_values(":f", n(failures.into()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The incident's record as stored (for tests, the lab and the audit).
+    pub async fn incident_item(&self, id: &IncidentId) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    /// How a settled record ended, or None while it is still claimed.
+    fn settled(item: &Item) -> Result<Option<Settled>, StoreError> {
+        match get_s(item, "outcome") {
+            Some(json) if get_s(item, "status") != Some("claimed") => serde_json::from_str(json)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(format!("outcome: {e}"))),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl IncidentStore for DynamoStore {
+    async fn claim(
+        &self,
+        id: &IncidentId,
+        now: DateTime<Utc>,
+        hold: TimeDelta,
+    ) -> Result<Claim, StoreError> {
+        let token = ClaimToken::new(id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(id)))
+            .update_expression(
+                "SET #st = :claimed, claim_token = :tok, claim_expires = :exp, \
+                 first_seen = if_not_exists(first_seen, :now_s), #ttl = :ttl \
+                 REMOVE outcome, retry_after",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#st = :claimed AND claim_expires < :now) \
+                 OR (#st = :refused AND retry_after < :now)",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":refused", s("refused"))
+            .expression_attribute_values(":tok", s(&token.token))
+            .expression_attribute_values(":exp", n((now + hold).timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .expression_attribute_values(
+                ":now_s",
+                s(now.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            )
+            .expression_attribute_values(":ttl", n((now + RETENTION).timestamp()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let reserved = match out.attributes.as_ref().and_then(|a| get_s(a, "incident")) {
+                    Some(json) => Some(Box::new(
+                        serde_json::from_str::<Incident>(json)
+                            .map_err(|e| StoreError::Corrupt(format!("incident: {e}")))?,
+                    )),
+                    None => None,
+                };
+                Ok(Claim::Acquired { token, reserved })
+            }
+            Err(e) if is_conditional_failure(&e) => {
+                let Some(item) = self.incident_item(id).await? else {
+                    // Removed between the two calls (TTL): let the caller retry.
+                    return Ok(Claim::InProgress);
+                };
+                Ok(match Self::settled(&item)? {
+                    Some(settled) => Claim::Settled(settled),
+                    None => Claim::InProgress,
+                })
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn guardrail_state(
+        &self,
+        target: &Target,
+        now: DateTime<Utc>,
+    ) -> Result<GuardrailState, StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(target_item_key(target))
+            .keys(budget_key(now))
+            .keys(kill_switch_key())
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if out
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|u| u.values().any(|k| !k.keys.is_empty()))
+        {
+            return Err(StoreError::Unavailable(
+                "guardrail state: keys left unprocessed".into(),
+            ));
+        }
+        let items = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let find = |pk: &str| items.iter().find(|i| get_s(i, "pk") == Some(pk));
+        let target_pk = format!("target#{}", target_key(target));
+        let budget = budget_key(now);
+        let budget_pk = budget
+            .get("pk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let target_item = find(&target_pk);
+        Ok(GuardrailState {
+            kill_switch: find("config")
+                .and_then(|i| i.get("enabled"))
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+            last_action_at: target_item
+                .and_then(|i| get_n(i, "last_action_at"))
+                .and_then(DateTime::from_timestamp_millis),
+            actions_last_hour: find(&budget_pk)
+                .and_then(|i| get_n(i, "used"))
+                .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+            consecutive_failures: target_item
+                .and_then(|i| get_n(i, "failures"))
+                .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+            replicas: None,
+            nodes: None,
+        })
+    }
+
+    async fn reserve(
+        &self,
+        claim: &ClaimToken,
+        incident: &Incident,
+        budget: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError> {
+        let json =
+            serde_json::to_string(incident).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
+            u.table_name(&self.table)
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        let claimed = build(
+            Update::builder()
+                .set_key(Some(incident_key(&claim.id)))
+                .update_expression("SET incident = :inc, #tg = :target")
+                .condition_expression("#st = :claimed AND claim_token = :tok")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_names("#tg", "target")
+                .expression_attribute_values(":claimed", s("claimed"))
+                .expression_attribute_values(":tok", s(&claim.token))
+                .expression_attribute_values(":inc", s(json))
+                .expression_attribute_values(":target", s(target_key(&incident.target))),
+        )?;
+        let cutoff = now - incident.runbook.cooldown.as_duration();
+        let cooldown = build(
+            Update::builder()
+                .set_key(Some(target_item_key(&incident.target)))
+                .update_expression("SET last_action_at = :now, last_incident = :id")
+                .condition_expression(
+                    "attribute_not_exists(last_action_at) OR last_action_at <= :cutoff \
+                     OR last_incident = :id",
+                )
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .expression_attribute_values(":cutoff", n(cutoff.timestamp_millis()))
+                .expression_attribute_values(":id", s(claim.id.as_str())),
+        )?;
+        let spend = build(
+            Update::builder()
+                .set_key(Some(budget_key(now)))
+                .update_expression("ADD #used :one SET #ttl = :ttl")
+                .condition_expression("attribute_not_exists(#used) OR #used < :limit")
+                .expression_attribute_names("#used", "used")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(budget.into()))
+                .expression_attribute_values(
+                    ":ttl",
+                    n((budget_window(now) + TimeDelta::hours(2)).timestamp()),
+                ),
+        )?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(claimed)
+            .transact_items(cooldown)
+            .transact_items(spend)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Reservation::Reserved),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                TransactWriteItemsError::TransactionCanceledException(t) => {
+                    let claim_failed = t.cancellation_reasons().first().and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed");
+                    Ok(if claim_failed {
+                        Reservation::ClaimLost
+                    } else {
+                        Reservation::Contended
+                    })
+                }
+                _ => Err(unavailable(SdkError::ServiceError(e))),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn settle(
+        &self,
+        claim: &ClaimToken,
+        settled: &Settled,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let json =
+            serde_json::to_string(settled).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (status, retry_after) = match settled {
+            Settled::Accepted { .. } => ("accepted", None),
+            Settled::Refused(r) => ("refused", r.retry_after),
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(&claim.id)))
+            .condition_expression("claim_token = :tok")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":tok", s(&claim.token))
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":outcome", s(json))
+            .expression_attribute_values(
+                ":now",
+                s(now.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            );
+        update = match retry_after {
+            Some(t) => update
+                .update_expression(
+                    "SET #st = :status, outcome = :outcome, settled_at = :now, retry_after = :ra \
+                     REMOVE claim_token, claim_expires",
+                )
+                .expression_attribute_values(":ra", n(t.timestamp_millis())),
+            None => update.update_expression(
+                "SET #st = :status, outcome = :outcome, settled_at = :now \
+                 REMOVE claim_token, claim_expires, retry_after",
+            ),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(StoreError::ClaimLost(claim.id.clone())),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn release(&self, claim: &ClaimToken) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(&claim.id)))
+            .update_expression("SET claim_expires = :zero")
+            .condition_expression("#st = :claimed AND claim_token = :tok")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":tok", s(&claim.token))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn resolve(&self, id: &IncidentId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(id)))
+            .update_expression("SET resolved_at = if_not_exists(resolved_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at.to_rfc3339_opts(SecondsFormat::Millis, true)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
