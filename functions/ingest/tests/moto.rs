@@ -3,23 +3,21 @@
 //! exist. Failures moto cannot produce on demand are injected with SDK interceptors.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use http::HeaderMap;
 use selfheal_aws::dynamodb::DynamoStore;
-use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnStarter;
 use selfheal_ingest::auth::{SIGNATURE_HEADER, sign};
-use selfheal_ingest::{Ingest, Settings, embedded, gateway};
-use selfheal_testkit::Server;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "t0ken-for-tests";
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:amp-alerts";
+use common::*;
 
 /// Fails the first `n` calls of the client it is installed on, before they are sent: what an
 /// outage or throttling looks like to the caller.
@@ -44,173 +42,6 @@ impl Intercept for FailFirst {
         }
         Ok(())
     }
-}
-
-type MotoIngest = Ingest<DynamoStore, SfnStarter, ManagedSecret>;
-
-struct Env {
-    _moto: Server,
-    config: aws_config::SdkConfig,
-    sfn: aws_sdk_sfn::Client,
-    state_machine: String,
-}
-
-const TABLE: &str = "selfheal-incidents";
-
-impl Env {
-    async fn new() -> Env {
-        let moto = selfheal_testkit::moto().await;
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&moto.url)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await;
-        DynamoStore::new(&config, TABLE)
-            .create_table()
-            .await
-            .unwrap();
-        aws_sdk_secretsmanager::Client::new(&config)
-            .create_secret()
-            .name("selfheal/webhook")
-            .secret_string(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let sfn = aws_sdk_sfn::Client::new(&config);
-        let state_machine = sfn
-            .create_state_machine()
-            .name("selfheal-remediation")
-            .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-            .role_arn("arn:aws:iam::123456789012:role/selfheal-sfn")
-            .send()
-            .await
-            .unwrap()
-            .state_machine_arn;
-        Env {
-            _moto: moto,
-            config,
-            sfn,
-            state_machine,
-        }
-    }
-
-    fn ingest_with(&self, store: DynamoStore, starter: SfnStarter) -> MotoIngest {
-        Ingest::new(
-            store,
-            starter,
-            ManagedSecret::new(&self.config, "selfheal/webhook"),
-            embedded::catalog().unwrap(),
-            embedded::policy().unwrap(),
-        )
-        .with_settings(Settings {
-            sns_topic_arn: Some(TOPIC.into()),
-            ..Settings::default()
-        })
-    }
-
-    fn ingest(&self) -> MotoIngest {
-        self.ingest_with(
-            DynamoStore::new(&self.config, TABLE),
-            SfnStarter::new(&self.config, &self.state_machine),
-        )
-    }
-
-    /// Executions: (name, input).
-    async fn executions(&self) -> Vec<(String, Value)> {
-        let list = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state_machine)
-            .send()
-            .await
-            .unwrap();
-        let mut out = Vec::new();
-        for e in list.executions() {
-            let d = self
-                .sfn
-                .describe_execution()
-                .execution_arn(e.execution_arn())
-                .send()
-                .await
-                .unwrap();
-            out.push((
-                e.name().to_owned(),
-                serde_json::from_str(d.input().unwrap()).unwrap(),
-            ));
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
-    async fn item(
-        &self,
-        id: &str,
-    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        DynamoStore::new(&self.config, TABLE)
-            .incident_item(&id.to_owned().try_into().unwrap())
-            .await
-            .unwrap()
-    }
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T21:34:00Z")
-        .unwrap()
-        .to_utc()
-}
-
-fn bearer(token: &str) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(
-        http::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    h
-}
-
-/// One delivery through the API Gateway v2 event, as the Lambda gets it: (status, body).
-async fn deliver(
-    ingest: &MotoIngest,
-    headers: HeaderMap,
-    body: &[u8],
-    at: DateTime<Utc>,
-) -> (u16, Value) {
-    let event = serde_json::to_value(gateway::event(headers, body)).unwrap();
-    let response = ingest.invoke(event, at).await.unwrap();
-    let status = u16::try_from(response["statusCode"].as_i64().unwrap()).unwrap();
-    (
-        status,
-        serde_json::from_str(response["body"].as_str().unwrap()).unwrap(),
-    )
-}
-
-fn outcomes(body: &Value) -> Vec<String> {
-    body["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-fn one_alert(pod: &str, starts_at: &str) -> Vec<u8> {
-    json!({
-        "version": "4", "status": "firing", "receiver": "selfheal", "groupKey": "{}:{}",
-        "alerts": [{
-            "status": "firing",
-            "labels": {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": pod, "cluster": "selfheal-dev"},
-            "annotations": {}, "startsAt": starts_at, "endsAt": "0001-01-01T00:00:00Z",
-        }]
-    })
-    .to_string()
-    .into_bytes()
 }
 
 #[tokio::test]
