@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
 mod catalog;
+mod gateway;
 mod sim;
 mod states;
 mod table;
@@ -40,6 +41,25 @@ enum Command {
     Sim {
         #[command(subcommand)]
         command: SimCommand,
+    },
+    /// Serve POST /alerts locally in front of the ingest handler, as API Gateway does.
+    Gateway {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9095")]
+        listen: String,
+        /// The bearer token (and HMAC key) senders must present (memory backend).
+        #[arg(long, env = "SELFHEAL_WEBHOOK_TOKEN", required_unless_present = "aws")]
+        token: Option<String>,
+        /// Use DynamoDB, Step Functions and Secrets Manager as the Lambda does (INCIDENTS_TABLE,
+        /// STATE_MACHINE_ARN, WEBHOOK_SECRET_ID; AWS_ENDPOINT_URL for moto).
+        #[arg(long)]
+        aws: bool,
+        /// The runbook catalog.
+        #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
+        runbooks: PathBuf,
+        /// The guardrail policy.
+        #[arg(long, default_value = catalog::DEFAULT_POLICY)]
+        policy: PathBuf,
     },
 }
 
@@ -219,6 +239,19 @@ fn main() -> ExitCode {
                 FaultCommand::List => sim::FaultCommand::List,
             },
         ),
+        Command::Gateway {
+            listen,
+            token,
+            aws,
+            runbooks,
+            policy,
+        } => {
+            let backend = match (aws, token) {
+                (false, Some(token)) => gateway::Backend::Memory { token },
+                _ => gateway::Backend::Aws,
+            };
+            gateway::serve(&listen, backend, &runbooks, &policy)
+        }
     };
     match result {
         Ok(code) => code,
