@@ -173,7 +173,8 @@ fn cooldown_free(
 struct Record {
     token: Option<String>,
     claim_expires: DateTime<Utc>,
-    incident: Option<Incident>,
+    // Boxed: records move when the map grows, and an incident is a few hundred bytes.
+    incident: Option<Box<Incident>>,
     settled: Option<Settled>,
     resolved_at: Option<DateTime<Utc>>,
 }
@@ -256,7 +257,7 @@ impl IncidentStore for MemoryStore {
         record.settled = None;
         Ok(Claim::Acquired {
             token,
-            reserved: record.incident.clone().map(Box::new),
+            reserved: record.incident.clone(),
         })
     }
 
@@ -302,7 +303,7 @@ impl IncidentStore for MemoryStore {
             .insert(key, (now, incident.id.as_str().to_owned()));
         *m.budgets.entry(budget_window(now)).or_default() += 1;
         if let Some(r) = m.incidents.get_mut(&claim.id) {
-            r.incident = Some(incident.clone());
+            r.incident = Some(Box::new(incident.clone()));
         }
         Ok(Reservation::Reserved)
     }
@@ -343,5 +344,100 @@ impl IncidentStore for MemoryStore {
             }
             None => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use selfheal_core::triage::Disposition;
+    use selfheal_core::{Catalog, Policy, assess};
+
+    use super::*;
+
+    fn incident(now: DateTime<Utc>) -> Incident {
+        let catalog = Catalog::parse([(
+            "restart.yaml",
+            "id: restart\ndescription: d\nmatch: ['alertname=\"X\"']\nrisk: low\nmax_attempts: 1\ncooldown: 15m\nsteps: [{action: restart-pods}]\n",
+        )])
+        .unwrap();
+        let alert = serde_json::from_value(serde_json::json!({
+            "status": "firing", "labels": {"alertname": "X", "namespace": "shop", "deployment": "web"},
+            "startsAt": "2026-11-25T21:30:00Z",
+        }))
+        .unwrap();
+        match assess(
+            &alert,
+            &catalog,
+            &Policy::default(),
+            |_| GuardrailState::default(),
+            now,
+        )
+        .disposition
+        {
+            Disposition::Open { incident } => *incident,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn claims_exclude_until_settled_released_or_expired() {
+        let store = MemoryStore::new();
+        let now = DateTime::UNIX_EPOCH + TimeDelta::days(20000);
+        let incident = incident(now);
+        let hold = TimeDelta::seconds(30);
+        let Claim::Acquired {
+            token,
+            reserved: None,
+        } = store.claim(&incident.id, now, hold).await.unwrap()
+        else {
+            panic!("first claim")
+        };
+        assert_eq!(
+            store.claim(&incident.id, now, hold).await.unwrap(),
+            Claim::InProgress
+        );
+        // Released: the next delivery takes over at once.
+        store.release(&token).await.unwrap();
+        let Claim::Acquired { token, .. } = store.claim(&incident.id, now, hold).await.unwrap()
+        else {
+            panic!("after release")
+        };
+        assert_eq!(
+            store.reserve(&token, &incident, 10, now).await.unwrap(),
+            Reservation::Reserved
+        );
+        // The holder stops here. After the hold, a retry gets the reserved incident back.
+        let later = now + hold + TimeDelta::seconds(1);
+        let Claim::Acquired {
+            token: retry,
+            reserved: Some(reserved),
+        } = store.claim(&incident.id, later, hold).await.unwrap()
+        else {
+            panic!("after expiry")
+        };
+        assert_eq!(*reserved, incident);
+        // The stale holder can no longer settle; the new one can, once.
+        let settled = Settled::Accepted {
+            decision: incident.decision,
+            execution_arn: "arn".into(),
+        };
+        assert_eq!(
+            store.settle(&token, &settled, later).await,
+            Err(StoreError::ClaimLost(incident.id.clone()))
+        );
+        store.settle(&retry, &settled, later).await.unwrap();
+        assert_eq!(
+            store.claim(&incident.id, later, hold).await.unwrap(),
+            Claim::Settled(settled)
+        );
+        // Its own reservation started the cooldown, which another incident on the target meets.
+        let state = store
+            .guardrail_state(&incident.target, later)
+            .await
+            .unwrap();
+        assert_eq!(
+            (state.last_action_at, state.actions_last_hour),
+            (Some(now), 1)
+        );
     }
 }
