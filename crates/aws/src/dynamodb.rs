@@ -16,13 +16,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use selfheal_core::guardrail::budget_window;
 use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
 
+use crate::audit::{AuditLog, Closing, FailureCount, TimelineEvent};
 use crate::store::{
     Claim, ClaimToken, IncidentStore, Reservation, Settled, StoreError, target_key,
 };
@@ -130,6 +132,22 @@ impl DynamoStore {
             .attribute_definitions(attr("sk")?)
             .key_schema(key("pk", KeyType::Hash)?)
             .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attr("target")?)
+            .attribute_definitions(attr("first_seen")?)
+            // "What happened to backend this week": incidents by target, newest last.
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("by-target")
+                    .key_schema(key("target", KeyType::Hash)?)
+                    .key_schema(key("first_seen", KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            )
             .send()
             .await
             .map_err(unavailable)?;
@@ -486,5 +504,122 @@ impl IncidentStore for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+impl AuditLog for DynamoStore {
+    async fn record(&self, id: &IncidentId, event: &TimelineEvent) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key(
+                format!("incident#{id}"),
+                &format!("event#{:06}", event.seq),
+            )))
+            .item("kind", s(&event.kind))
+            .item(
+                "at",
+                s(event.at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            )
+            .item("summary", s(&event.summary))
+            .item("event", s(json))
+            .item("ttl", n((event.at + RETENTION).timestamp()))
+            .condition_expression("attribute_not_exists(sk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn close(
+        &self,
+        id: &IncidentId,
+        closing: &Closing,
+        failures: FailureCount,
+    ) -> Result<Closing, StoreError> {
+        let json =
+            serde_json::to_string(closing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
+            u.table_name(&self.table)
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        let mut request = self.client.transact_write_items().transact_items(build(
+            Update::builder()
+                .set_key(Some(incident_key(id)))
+                .update_expression(
+                    "SET closing = :closing, final_outcome = :outcome, closed_at = :at, \
+                     execution_arn = if_not_exists(execution_arn, :execution)",
+                )
+                .condition_expression("attribute_not_exists(final_outcome)")
+                .expression_attribute_values(":closing", s(json))
+                .expression_attribute_values(":outcome", s(&closing.outcome))
+                .expression_attribute_values(
+                    ":at",
+                    s(closing
+                        .closed_at
+                        .to_rfc3339_opts(SecondsFormat::Millis, true)),
+                )
+                .expression_attribute_values(":execution", s(&closing.execution)),
+        )?);
+        let target = Update::builder().set_key(Some(target_item_key(&closing.target)));
+        request = match failures {
+            FailureCount::Reset => request.transact_items(build(
+                target
+                    .update_expression("SET failures = :zero")
+                    .expression_attribute_values(":zero", n(0)),
+            )?),
+            FailureCount::Increment => request.transact_items(build(
+                target
+                    .update_expression("ADD failures :one")
+                    .expression_attribute_values(":one", n(1)),
+            )?),
+            FailureCount::Keep => request,
+        };
+        match request.send().await {
+            Ok(_) => Ok(closing.clone()),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                // Closed before (a retried state): the first close stands.
+                let item = self.incident_item(id).await?.unwrap_or_default();
+                let first = get_s(&item, "closing").ok_or_else(|| {
+                    StoreError::Unavailable("close was cancelled but no close is recorded".into())
+                })?;
+                serde_json::from_str(first)
+                    .map_err(|e| StoreError::Corrupt(format!("closing: {e}")))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
+            .expression_attribute_values(":pk", s(format!("incident#{id}")))
+            .expression_attribute_values(":events", s("event#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let json = get_s(item, "event").unwrap_or_default();
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event: {e}")))
+            })
+            .collect()
     }
 }

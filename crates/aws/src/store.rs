@@ -180,11 +180,13 @@ struct Record {
 }
 
 #[derive(Debug, Default)]
-struct Memory {
+pub(crate) struct Memory {
     incidents: HashMap<IncidentId, Record>,
     /// Target key -> (last action, the incident that took it).
     last_action: HashMap<String, (DateTime<Utc>, String)>,
-    failures: HashMap<String, u32>,
+    pub(crate) failures: HashMap<String, u32>,
+    pub(crate) events: HashMap<IncidentId, Vec<crate::audit::TimelineEvent>>,
+    pub(crate) closed: HashMap<IncidentId, crate::audit::Closing>,
     budgets: HashMap<DateTime<Utc>, u32>,
     kill_switch: bool,
 }
@@ -219,7 +221,7 @@ impl MemoryStore {
             .map(|r| (r.settled.clone(), r.resolved_at))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }

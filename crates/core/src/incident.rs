@@ -13,6 +13,7 @@ use crate::guardrail::{Decision, Reason};
 use crate::names::{NameError, NameRule};
 use crate::runbook::Runbook;
 use crate::schema_tag;
+use crate::workflow::Workflow;
 
 schema_tag!(
     /// Schema of [`Incident`].
@@ -232,6 +233,8 @@ pub struct Incident {
     pub target: Target,
     /// The runbook, copied whole so the execution does not depend on later catalog edits.
     pub runbook: Runbook,
+    /// The runbook's steps as the state machine runs them.
+    pub workflow: Workflow,
     /// Enforce or dry run.
     pub mode: Mode,
     /// The guardrail decision at ingest: run, dry-run or needs-approval.

@@ -2,6 +2,7 @@
 //! its matchers, the guardrail policy, and the typed contracts between the workflow's states.
 
 pub mod alert;
+pub mod audit;
 pub mod contract;
 pub mod duration;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod names;
 pub mod remediation;
 pub mod runbook;
 pub mod triage;
+pub mod workflow;
 
 pub use alert::{Alert, AlertStatus, Door, Labels, Limits, PayloadError, WebhookPayload};
 pub use error::{Classified, ErrorClass};
@@ -19,3 +21,4 @@ pub use guardrail::{Decision, GuardrailState, Policy, PolicyError, Reason, Verdi
 pub use incident::{Incident, IncidentId, Mode, Target, TargetKind};
 pub use runbook::{Catalog, CatalogError, Runbook, Step};
 pub use triage::{Assessment, Disposition, Refusal, assess};
+pub use workflow::{Unit, Workflow};

@@ -8,6 +8,7 @@ use crate::alert::{Alert, AlertStatus};
 use crate::guardrail::{Decision, GuardrailState, Policy, Reason, budget_window, decide};
 use crate::incident::{Incident, IncidentId, IncidentSchema, Mode, Target, TargetError};
 use crate::runbook::Catalog;
+use crate::workflow::Workflow;
 
 /// What happens to one alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,6 +171,7 @@ pub fn assess(
                         alert: alert.clone(),
                         target,
                         runbook: runbook.clone(),
+                        workflow: Workflow::plan(runbook),
                         mode: if verdict.decision == Decision::DryRun {
                             Mode::DryRun
                         } else {

@@ -49,6 +49,7 @@ fn incident(target: Target, sli: Option<SliCheck>) -> Incident {
         id: selfheal_core::IncidentId::derive("f", Utc::now()),
         alert,
         target,
+        workflow: selfheal_core::Workflow::plan(&runbook),
         runbook,
         mode: Mode::Enforce,
         decision: Decision::Run,

@@ -1,0 +1,78 @@
+//! [`Archive`] on S3: one JSON object per incident, written once (`If-None-Match: *`).
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::Value;
+
+use crate::audit::Archive;
+use crate::store::StoreError;
+
+/// Incident records in one bucket.
+#[derive(Debug, Clone)]
+pub struct S3Archive {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Archive {
+    /// Records in `bucket`. Path-style addressing, so moto and S3 alike.
+    pub fn new(config: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        let conf = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build();
+        S3Archive {
+            client: Client::from_conf(conf),
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The object under `key`, if any.
+    pub async fn get(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .into_bytes();
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(DisplayErrorContext(e).to_string())),
+        }
+    }
+}
+
+impl Archive for S3Archive {
+    async fn put_once(&self, key: &str, body: &Value) -> Result<bool, StoreError> {
+        let bytes =
+            serde_json::to_vec_pretty(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_none_match("*")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // 412: a record is there already (a retried close).
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 412 => Ok(false),
+            Err(e) => Err(StoreError::Unavailable(DisplayErrorContext(e).to_string())),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The local lab: kube-sim serving the sample cluster, the executor running
+//! statemachines/remediation.asl.json in virtual time, and the real handlers (remediate,
+//! health-check, audit) called in-process under the names the definition uses. Sim time follows
+//! the executor's clock, so a `Wait` of 30 s lets the cluster roll out for 30 s, instantly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use kube::{Client, Config};
+use selfheal_audit::Auditor;
+use selfheal_aws::audit::{Archive, AuditLog};
+use selfheal_aws::store::IncidentStore;
+use selfheal_core::audit::AuditRequest;
+use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
+use selfheal_core::{Classified, Policy};
+use selfheal_health_check::HealthChecker;
+use selfheal_kube_sim::{Scenario, ScenarioError, Sim};
+use selfheal_remediate::Remediator;
+use selfheal_states::{Clock, InProcess, InvokeError};
+use serde_json::Value;
+
+/// The remediation workflow, as AWS runs it.
+pub const DEFINITION: &str = include_str!("../../../statemachines/remediation.asl.json");
+
+/// The cluster and the clock the executor and the handlers share.
+#[derive(Clone)]
+pub struct Lab {
+    /// The simulated cluster.
+    pub sim: Sim,
+    /// A client for it.
+    pub kube: Client,
+    /// The executor's (virtual) clock.
+    pub clock: Clock,
+    /// Sim time the cluster has caught up to.
+    synced: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl Lab {
+    /// kube-sim with `scenario` at `start`, served on a free loopback port with its own time
+    /// stopped; the executor's virtual clock starts at the same instant.
+    pub async fn start(scenario: &Scenario, start: DateTime<Utc>) -> Result<Lab, StartError> {
+        let sim = Sim::new(scenario, start).map_err(StartError::Scenario)?;
+        let url = sim.spawn(0.0).await.map_err(StartError::Serve)?;
+        let mut config = Config::new(url.parse().map_err(|_| StartError::Url(url.clone()))?);
+        // The workflow's Retry decides about retries, not the client.
+        config.default_retry = false;
+        let kube = Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
+        let now = sim.world().now;
+        Ok(Lab {
+            sim,
+            kube,
+            clock: Clock::virtual_at(now),
+            synced: Arc::new(Mutex::new(now)),
+        })
+    }
+
+    /// Moves sim time up to the executor's clock.
+    pub fn sync(&self) {
+        let now = self.clock.now();
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(by) = (now - *synced).to_std()
+            && by > Duration::ZERO
+        {
+            self.sim.advance(by);
+            *synced = now;
+        }
+    }
+
+    /// `functions` with the real remediate, health-check and audit handlers added under the
+    /// names the definition invokes. Each call holds the virtual clock and first lets the
+    /// cluster catch up with it.
+    pub fn handlers<S, A>(
+        &self,
+        functions: InProcess,
+        policy: Policy,
+        prometheus: Option<String>,
+        auditor: Arc<Auditor<S, A>>,
+    ) -> InProcess
+    where
+        S: IncidentStore + AuditLog + 'static,
+        A: Archive + 'static,
+    {
+        let remediator = Arc::new(
+            Remediator::new(self.kube.clone(), policy).with_drain_retry(Duration::from_millis(50)),
+        );
+        let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus));
+        let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());
+        functions
+            .with("selfheal-remediate", move |payload| {
+                let (lab, remediator) = (lab1.clone(), remediator.clone());
+                async move {
+                    let _hold = lab.clock.hold();
+                    lab.sync();
+                    let request: RemediateRequest = parse(payload)?;
+                    let result =
+                        remediator
+                            .run(&request)
+                            .await
+                            .map_err(|e| InvokeError::Function {
+                                error_type: e.class().as_str().into(),
+                                error_message: e.to_string(),
+                            })?;
+                    to_value(&result)
+                }
+            })
+            .with("selfheal-health-check", move |payload| {
+                let (lab, checker) = (lab2.clone(), checker.clone());
+                async move {
+                    let _hold = lab.clock.hold();
+                    lab.sync();
+                    let request: HealthCheckRequest = parse(payload)?;
+                    to_value(&checker.check(&request).await)
+                }
+            })
+            .with("selfheal-audit", move |payload| {
+                let (lab, auditor) = (lab3.clone(), auditor.clone());
+                async move {
+                    let _hold = lab.clock.hold();
+                    let request: AuditRequest = parse(payload)?;
+                    let response =
+                        auditor
+                            .handle(&request)
+                            .await
+                            .map_err(|e| InvokeError::Function {
+                                error_type: e.class().as_str().into(),
+                                error_message: e.to_string(),
+                            })?;
+                    to_value(&response)
+                }
+            })
+    }
+}
+
+/// Why the lab did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The scenario cannot be built.
+    #[error("scenario: {0}")]
+    Scenario(ScenarioError),
+    /// kube-sim could not listen.
+    #[error("serving kube-sim: {0}")]
+    Serve(std::io::Error),
+    /// kube-sim's URL did not parse.
+    #[error("kube-sim URL {0:?}")]
+    Url(String),
+    /// The kube client could not be built.
+    #[error("kube client: {0}")]
+    Client(String),
+}
+
+/// A payload the handler cannot read is the function's error, as Lambda reports it.
+fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, InvokeError> {
+    serde_json::from_value(payload).map_err(|e| InvokeError::Function {
+        error_type: "NonRetryable".into(),
+        error_message: format!("invalid input: {e}"),
+    })
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, InvokeError> {
+    serde_json::to_value(v).map_err(|e| InvokeError::Function {
+        error_type: "NonRetryable".into(),
+        error_message: e.to_string(),
+    })
+}
