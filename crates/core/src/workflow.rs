@@ -111,13 +111,15 @@ mod tests {
                     act: Some(0),
                     action: "cordon".into(),
                     wait_seconds: 0,
-                    check: None
+                    check: None,
+                    check_polls: 0,
                 },
                 Unit {
                     act: Some(1),
                     action: "drain".into(),
                     wait_seconds: 90,
-                    check: Some(4)
+                    check: Some(4),
+                    check_polls: 12,
                 },
             ]
         );
