@@ -14,7 +14,6 @@ use selfheal_aws::audit::{AuditLog, record_key};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::s3::S3Archive;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
-use selfheal_core::runbook::Approval;
 use selfheal_core::{
     Catalog, Decision, Disposition, GuardrailState, Incident, Mode, Policy, Workflow, assess,
 };
@@ -284,4 +283,272 @@ async fn remediated_on_the_first_try() {
     assert_eq!(again.outcome.unwrap().as_str(), "remediated");
     assert_eq!(env.store.timeline(&incident.id).await.unwrap(), before);
     assert_eq!(audit(&env, &incident).await.2, record);
+}
+
+#[tokio::test]
+async fn a_retryable_409_is_retried_then_remediated() {
+    let env = env().await;
+    env.lab.sim.inject(
+        FaultKind::Api {
+            path: "/apis/apps/v1/namespaces/shop/deployments/frontend".into(),
+            method: Some("PATCH".into()),
+            status: Some(409),
+            delay_ms: None,
+            count: 1,
+        },
+        FaultTarget::default(),
+    );
+    let incident = incident(&env, &env.policy);
+    let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let failed: Vec<_> = e
+        .history
+        .iter()
+        .filter(|h| h.kind == "TaskFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{:?}", kinds(&e));
+    assert_eq!(failed[0].details.as_ref().unwrap().1["error"], "Retryable");
+    assert_eq!(
+        e.output.as_ref().unwrap()["closed"]["outcome"],
+        "remediated"
+    );
+    assert!(restarted_at(&env).await.is_some());
+    assert_eq!(audit(&env, &incident).await.1, "remediated");
+}
+
+#[tokio::test]
+async fn a_target_that_never_recovers_escalates_after_its_attempts() {
+    let env = env().await;
+    // Every pod crashes, new ones too: a restart cannot help.
+    env.lab.sim.inject(
+        FaultKind::Crashloop {
+            exit_code: 1,
+            log: vec!["fatal: config missing".into()],
+            until_restart: false,
+        },
+        FaultTarget {
+            namespace: Some("shop".into()),
+            deployment: Some("frontend".into()),
+            ..FaultTarget::default()
+        },
+    );
+    let incident = incident(&env, &env.policy);
+    let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_ref().unwrap().error, "Escalated");
+    let remediations = e
+        .history
+        .iter()
+        .filter(|h| h.kind == "TaskStateEntered" && h.state_name() == Some("Remediate"))
+        .count();
+    assert_eq!(remediations as u32, incident.workflow.max_attempts);
+    let checks = e
+        .history
+        .iter()
+        .filter(|h| h.kind == "TaskStateEntered" && h.state_name() == Some("HealthCheck"))
+        .count() as u64;
+    assert_eq!(
+        checks,
+        u64::from(incident.workflow.max_attempts) * incident.workflow.units[0].check_polls
+    );
+    assert!(kinds(&e).contains(&"MapIterationFailed"));
+    let (timeline, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "error", "closed"]);
+    assert_eq!(outcome, "escalated");
+    assert_eq!(record["state"]["error"]["Error"], "Unhealthy");
+    // The circuit breaker counts it.
+    let state = selfheal_aws::store::IncidentStore::guardrail_state(
+        &env.store,
+        &incident.target,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(state.consecutive_failures, 1);
+}
+
+/// The incident with a runbook that asks a human first.
+fn needs_approval(env: &Env) -> Incident {
+    let mut incident = incident(env, &env.policy);
+    incident.runbook.approval =
+        Some(serde_json::from_value(json!({"required": true, "timeout": "10m"})).unwrap());
+    incident.workflow = Workflow::plan(&incident.runbook);
+    incident.decision = Decision::NeedsApproval;
+    incident
+}
+
+/// The approval stand-in: records the request; the test plays the human.
+fn approval(requests: Notes) -> InProcess {
+    InProcess::new().with("selfheal-approval", move |payload: Value| {
+        let requests = requests.clone();
+        async move {
+            requests.lock().unwrap().push(payload);
+            Ok(json!({}))
+        }
+    })
+}
+
+async fn execute_with_human(
+    env: &Env,
+    incident: &Incident,
+    decide: Option<bool>,
+) -> (Execution, Vec<Value>) {
+    let requests = Notes::default();
+    let functions = analyzer(false, Notes::default());
+    let functions = approval(requests.clone()).with("selfheal-analyzer", {
+        let f = functions.clone();
+        move |p: Value| {
+            let f = f.clone();
+            async move { selfheal_states::Dispatcher::invoke(&f, "selfheal-analyzer", p).await }
+        }
+    });
+    let executor = Executor::new(
+        Arc::new(
+            env.lab
+                .handlers(functions, env.policy.clone(), None, env.auditor.clone()),
+        ),
+        env.lab.clock.clone(),
+    );
+    let definition = Definition::parse(DEFINITION).unwrap();
+    // A human is deciding: virtual time stands still until they have (unless nobody answers).
+    let hold = decide.map(|_| env.lab.clock.hold());
+    let human = async {
+        let Some(approve) = decide else { return };
+        let token = loop {
+            if let Some((token, _)) = executor.pending_tokens().into_iter().next() {
+                break token;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        if approve {
+            executor
+                .send_task_success(&token, json!({"approved": true, "decided_by": "U024BE7LH", "decided_at": "2026-11-25T21:05:00Z"}))
+                .unwrap();
+        } else {
+            executor
+                .send_task_failure(&token, "Rejected", "rejected by U024BE7LH")
+                .unwrap();
+        }
+        drop(hold);
+    };
+    let (e, ()) = tokio::join!(
+        executor.execute(
+            &definition,
+            "selfheal-remediation",
+            incident.id.as_str(),
+            serde_json::to_value(incident).unwrap()
+        ),
+        human
+    );
+    let requests = requests.lock().unwrap().clone();
+    (e, requests)
+}
+
+#[tokio::test]
+async fn approval_granted_runs_the_steps() {
+    let env = env().await;
+    let incident = needs_approval(&env);
+    let (e, requests) = execute_with_human(&env, &incident, Some(true)).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0]["token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert_eq!(requests[0]["incident"]["id"], incident.id.as_str());
+    assert_eq!(
+        e.output.as_ref().unwrap()["approval"]["decided_by"],
+        "U024BE7LH"
+    );
+    assert!(restarted_at(&env).await.is_some());
+    let (timeline, outcome, _) = audit(&env, &incident).await;
+    assert_eq!(
+        timeline,
+        ["opened", "approval", "step", "analysis", "closed"]
+    );
+    assert_eq!(outcome, "remediated");
+}
+
+#[tokio::test]
+async fn approval_rejected_escalates_and_changes_nothing() {
+    let env = env().await;
+    let incident = needs_approval(&env);
+    let (e, _) = execute_with_human(&env, &incident, Some(false)).await;
+    assert_eq!(e.status, Status::Failed);
+    assert!(!entered(&e).iter().any(|s| s == "Remediate"));
+    assert!(restarted_at(&env).await.is_none());
+    let (timeline, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "error", "closed"]);
+    assert_eq!(outcome, "escalated");
+    assert_eq!(record["state"]["error"]["Error"], "Rejected");
+}
+
+#[tokio::test]
+async fn approval_timed_out_escalates_and_changes_nothing() {
+    let env = env().await;
+    let incident = needs_approval(&env);
+    let started = env.lab.clock.now();
+    let (e, requests) = execute_with_human(&env, &incident, None).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(e.status, Status::Failed);
+    assert!(restarted_at(&env).await.is_none());
+    assert!(
+        env.lab.clock.now() - started >= chrono::Duration::minutes(10),
+        "waited the runbook's timeout"
+    );
+    let (_, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(outcome, "escalated");
+    assert_eq!(record["state"]["error"]["Error"], "States.Timeout");
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing_and_says_what_would_have_run() {
+    let env = env().await;
+    let policy = Policy {
+        dry_run: true,
+        ..env.policy.clone()
+    };
+    let incident = incident(&env, &policy);
+    assert_eq!(incident.mode, Mode::DryRun);
+    let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let out = e.output.as_ref().unwrap();
+    assert_eq!(out["steps"][0]["remediation"]["result"]["dry_run"], true);
+    assert!(!entered(&e).iter().any(|s| s == "HealthCheck"));
+    assert!(restarted_at(&env).await.is_none(), "nothing persisted");
+    let (timeline, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
+    assert_eq!(outcome, "dry-run");
+    assert_eq!(
+        record["timeline"][1]["detail"]["remediation"]["result"]["action"],
+        "restart-pods"
+    );
+}
+
+#[tokio::test]
+async fn an_open_circuit_escalates_without_acting() {
+    let env = env().await;
+    let incident = incident(&env, &env.policy);
+    env.store.set_failures(&incident.target, 3).await.unwrap();
+    let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
+    assert_eq!(e.status, Status::Failed);
+    assert!(!entered(&e).iter().any(|s| s == "Steps"));
+    assert!(restarted_at(&env).await.is_none());
+    let (timeline, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "error", "closed"]);
+    assert_eq!(outcome, "escalated");
+    assert_eq!(record["state"]["error"]["Error"], "CircuitOpen");
+}
+
+#[tokio::test]
+async fn an_analyzer_failure_still_remediates_with_a_fallback_summary() {
+    let env = env().await;
+    let incident = incident(&env, &env.policy);
+    let notes = Notes::default();
+    let e = execute(&env, &incident, analyzer(true, notes.clone())).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let out = e.output.as_ref().unwrap();
+    assert_eq!(out["analysis"]["result"]["provider"], "fallback");
+    assert_eq!(out["closed"]["outcome"], "remediated");
+    assert_eq!(notes.lock().unwrap().len(), 1);
+    let (timeline, outcome, _) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
+    assert_eq!(outcome, "remediated");
 }
