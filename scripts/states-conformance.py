@@ -10,6 +10,9 @@ the second opinion: moto interprets ASL independently of us.
                                            AWS documentation disagree ("moto_differs")
   scripts/states-conformance.py --write    record moto's answers as the expected results (or, for
                                            "moto_differs" cases, as what moto says)
+  scripts/states-conformance.py --workflow statemachines/remediation.asl.json's paths instead: the
+                                           cases under crates/lab/tests/moto/ hold an input and the
+                                           Lambda results in order; the definition is the file itself
 
 moto runs in-process (mock_aws), one fresh backend per case: moto 5.2's server fails to deep-copy a
 state machine once an execution has run in the same backend.
@@ -27,7 +30,11 @@ from moto import mock_aws
 
 CASES = pathlib.Path(__file__).resolve().parent.parent / "crates/states/tests/conformance"
 CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-FUNCTIONS = ["remediate", "health-check", "audit", "analyzer", "notify"]
+WORKFLOW_CASES = CASES.parent.parent.parent / "lab/tests/moto"
+WORKFLOW = CASES.parent.parent.parent.parent / "statemachines/remediation.asl.json"
+FUNCTIONS = ["remediate", "health-check", "audit", "analyzer", "notify",
+             "selfheal-remediate", "selfheal-health-check", "selfheal-audit", "selfheal-analyzer",
+             "selfheal-approval"]
 
 
 def run_case(case):
@@ -70,12 +77,15 @@ def run_case(case):
 
 def main():
     write = "--write" in sys.argv[1:]
+    workflow = "--workflow" in sys.argv[1:]
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
     failures = 0
-    for path in sorted(CASES.glob("*.json")):
+    for path in sorted((WORKFLOW_CASES if workflow else CASES).glob("*.json")):
         if only and path.stem not in only:
             continue
         case = json.loads(path.read_text())
+        if workflow:
+            case["definition"] = json.loads(WORKFLOW.read_text())
         got = run_case(case)
         differs = case.get("moto_differs")
         if write:
@@ -83,6 +93,7 @@ def main():
                 differs["moto"] = got
             else:
                 case["expected"] = got
+            case.pop("definition") if workflow else None
             path.write_text(json.dumps(case, indent=2) + "\n")
             print(f"wrote {path.name}: {got['status']}")
             continue

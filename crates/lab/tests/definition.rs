@@ -1,0 +1,126 @@
+//! statemachines/remediation.asl.json itself: every state reachable, and the paths moto's
+//! interpreter ran (scripts/states-conformance.py --workflow, with its Lambda stand-in's static
+//! results) end the same way on crates/states.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::DateTime;
+use selfheal_lab::DEFINITION;
+use selfheal_states::{Clock, Definition, Executor, Static};
+use serde_json::Value;
+
+/// Every state name a machine's states can go to, nested machines included.
+fn targets(states: &serde_json::Map<String, Value>, start: &str, out: &mut BTreeSet<String>) {
+    let mut todo = vec![start.to_owned()];
+    while let Some(name) = todo.pop() {
+        if !out.insert(name.clone()) {
+            continue;
+        }
+        let state = &states[&name];
+        let mut next: Vec<&Value> = vec![&state["Next"], &state["Default"]];
+        next.extend(
+            state["Choices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| &c["Next"]),
+        );
+        next.extend(
+            state["Catch"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| &c["Next"]),
+        );
+        todo.extend(
+            next.into_iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned),
+        );
+        if let Some(inner) = state.get("ItemProcessor").or(state.get("Iterator")) {
+            targets(
+                inner["States"].as_object().unwrap(),
+                inner["StartAt"].as_str().unwrap(),
+                out,
+            );
+        }
+    }
+}
+
+fn all_states(states: &serde_json::Map<String, Value>, out: &mut BTreeSet<String>) {
+    for (name, state) in states {
+        out.insert(name.clone());
+        if let Some(inner) = state.get("ItemProcessor").or(state.get("Iterator")) {
+            all_states(inner["States"].as_object().unwrap(), out);
+        }
+    }
+}
+
+#[test]
+fn every_state_is_reachable() {
+    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let states = definition["States"].as_object().unwrap();
+    let mut reached = BTreeSet::new();
+    targets(
+        states,
+        definition["StartAt"].as_str().unwrap(),
+        &mut reached,
+    );
+    let mut declared = BTreeSet::new();
+    all_states(states, &mut declared);
+    let unreachable: Vec<_> = declared.difference(&reached).collect();
+    assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
+    assert!(declared.len() > 20, "{declared:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_paths_moto_ran_end_the_same_here() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto");
+    let definition = Definition::parse(DEFINITION).unwrap();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let results = case["lambda_results"].as_array().unwrap().clone();
+        let dispatcher = Arc::new(Static::new(results));
+        let clock = Clock::virtual_at(
+            DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let e = Executor::new(dispatcher.clone(), clock)
+            .execute(
+                &definition,
+                "selfheal-remediation",
+                "case",
+                case["input"].clone(),
+            )
+            .await;
+        let expected = &case["expected"];
+        let name = path.display();
+        assert_eq!(
+            serde_json::to_value(e.status).unwrap(),
+            expected["status"],
+            "{name}"
+        );
+        if let Some(error) = expected.get("error") {
+            assert_eq!(
+                e.error.as_ref().unwrap().error,
+                error.as_str().unwrap(),
+                "{name}"
+            );
+        }
+        if let Some(output) = expected.get("output") {
+            assert_eq!(e.output.as_ref().unwrap(), output, "{name}");
+        }
+        assert_eq!(
+            dispatcher.calls().len(),
+            case["lambda_results"].as_array().unwrap().len(),
+            "{name}: every stand-in result used"
+        );
+        cases += 1;
+    }
+    assert_eq!(cases, 3);
+}
