@@ -26,7 +26,7 @@ use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
 
 use crate::audit::{AuditLog, Closing, FailureCount, TimelineEvent};
 use crate::store::{
-    Claim, ClaimToken, IncidentStore, Reservation, Settled, StoreError, target_key,
+    Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError, target_key,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -621,5 +621,32 @@ impl AuditLog for DynamoStore {
                 serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event: {e}")))
             })
             .collect()
+    }
+}
+
+impl ReplayGuard for DynamoStore {
+    async fn first_time(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // TTL deletion is lazy: an expired item still present counts as absent.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self::key(format!("nonce#{key}"), "nonce")))
+            .item("ttl", n(expires.timestamp()))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }

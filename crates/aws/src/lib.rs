@@ -8,10 +8,14 @@
 //!   [`sfn::SfnStarter`]; local: [`starter::MemoryStarter`].
 //! - [`audit::AuditLog`], [`audit::Archive`]: the incident timeline and close (DynamoDB, memory)
 //!   and the full record (S3: [`s3::S3Archive`]; local: [`audit::MemoryArchive`]).
+//! - [`callback::TaskCallback`]: complete a `.waitForTaskToken` state (Step Functions:
+//!   [`sfn::SfnCallback`]; local: the lab's executor).
+//! - [`store::ReplayGuard`]: remember a key once (Slack request replays).
 //! - [`secrets::SecretSource`]: one secret string. Secrets Manager:
 //!   [`secretsmanager::ManagedSecret`]; local: [`secrets::StaticSecret`].
 
 pub mod audit;
+pub mod callback;
 pub mod secrets;
 pub mod starter;
 pub mod store;

@@ -149,6 +149,17 @@ pub trait IncidentStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Remembers keys once, until they expire: what makes a replayed request a no-op.
+pub trait ReplayGuard: Send + Sync {
+    /// True the first time `key` is seen (before `expires`), false on every repeat.
+    fn first_time(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// The key guardrail state is kept under for a target.
 pub fn target_key(target: &Target) -> String {
     target.to_string()
@@ -187,6 +198,7 @@ pub(crate) struct Memory {
     pub(crate) failures: HashMap<String, u32>,
     pub(crate) events: HashMap<IncidentId, Vec<crate::audit::TimelineEvent>>,
     pub(crate) closed: HashMap<IncidentId, crate::audit::Closing>,
+    nonces: HashMap<String, DateTime<Utc>>,
     budgets: HashMap<DateTime<Utc>, u32>,
     kill_switch: bool,
 }
@@ -224,6 +236,22 @@ impl MemoryStore {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl ReplayGuard for MemoryStore {
+    async fn first_time(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        if m.nonces.get(key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        m.nonces.insert(key.to_owned(), expires);
+        Ok(true)
     }
 }
 

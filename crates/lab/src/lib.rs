@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use kube::{Client, Config};
 use selfheal_audit::Auditor;
 use selfheal_aws::audit::{Archive, AuditLog};
+use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::IncidentStore;
 use selfheal_core::audit::AuditRequest;
 use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
@@ -17,7 +18,7 @@ use selfheal_core::{Classified, Policy};
 use selfheal_health_check::HealthChecker;
 use selfheal_kube_sim::{Scenario, ScenarioError, Sim};
 use selfheal_remediate::Remediator;
-use selfheal_states::{Clock, InProcess, InvokeError};
+use selfheal_states::{Clock, Executor, InProcess, InvokeError};
 use serde_json::Value;
 
 /// The remediation workflow, as AWS runs it.
@@ -147,6 +148,24 @@ pub enum StartError {
     /// The kube client could not be built.
     #[error("kube client: {0}")]
     Client(String),
+}
+
+/// Task tokens completed by the local executor: what SendTaskSuccess and SendTaskFailure are in
+/// AWS, for the approval handler in the lab.
+pub struct LocalCallback(pub Arc<Executor>);
+
+impl TaskCallback for LocalCallback {
+    async fn succeed(&self, token: &str, output: &Value) -> Result<(), CallbackError> {
+        self.0
+            .send_task_success(token, output.clone())
+            .map_err(|e| CallbackError::Gone(e.to_string()))
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), CallbackError> {
+        self.0
+            .send_task_failure(token, error, cause)
+            .map_err(|e| CallbackError::Gone(e.to_string()))
+    }
 }
 
 /// A payload the handler cannot read is the function's error, as Lambda reports it.

@@ -552,3 +552,92 @@ async fn an_analyzer_failure_still_remediates_with_a_fallback_summary() {
     assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
     assert_eq!(outcome, "remediated");
 }
+
+#[tokio::test]
+async fn a_slack_click_approves_through_the_approval_handler() {
+    let env = env().await;
+    let incident = needs_approval(&env);
+    let requests = Notes::default();
+    let functions = approval(requests.clone());
+    let notes = Notes::default();
+    let analyzer = analyzer(false, notes);
+    let functions = functions.with("selfheal-analyzer", move |p: Value| {
+        let a = analyzer.clone();
+        async move { selfheal_states::Dispatcher::invoke(&a, "selfheal-analyzer", p).await }
+    });
+    let executor = Arc::new(Executor::new(
+        Arc::new(
+            env.lab
+                .handlers(functions, env.policy.clone(), None, env.auditor.clone()),
+        ),
+        env.lab.clock.clone(),
+    ));
+    const SECRET: &str = "slack-signing-secret";
+    let approver = selfheal_approval::Approver::new(
+        selfheal_lab::LocalCallback(executor.clone()),
+        selfheal_aws::store::MemoryStore::new(),
+        SECRET.into(),
+        vec!["U024BE7LH".into()],
+    );
+    let definition = Definition::parse(DEFINITION).unwrap();
+    let hold = env.lab.clock.hold();
+    let human = async {
+        let token = loop {
+            if let Some(r) = requests.lock().unwrap().first() {
+                break r["token"].as_str().unwrap().to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        // What Slack posts when someone clicks a button of the approval message.
+        let click = |user: &str, action: &str| {
+            let payload = json!({"type": "block_actions", "user": {"id": user},
+                "actions": [{"action_id": action, "block_id": "approval", "value": token}]});
+            let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+            let now = Utc::now();
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "x-slack-request-timestamp",
+                now.timestamp().to_string().parse().unwrap(),
+            );
+            headers.insert(
+                "x-slack-signature",
+                selfheal_approval::slack::sign(SECRET, now.timestamp(), body.as_bytes())
+                    .parse()
+                    .unwrap(),
+            );
+            (headers, body, now)
+        };
+        let (h, b, now) = click("U0OUTSIDER", "approve");
+        let err = approver.decide(&h, b.as_bytes(), now).await.unwrap_err();
+        assert_eq!(err.status(), 403, "{err}");
+        let (h, b, now) = click("U024BE7LH", "approve");
+        approver.decide(&h, b.as_bytes(), now).await.unwrap();
+        let replay = approver.decide(&h, b.as_bytes(), now).await.unwrap_err();
+        assert!(
+            matches!(replay, selfheal_approval::ApprovalError::Replay),
+            "{replay}"
+        );
+        drop(hold);
+    };
+    let (e, ()) = tokio::join!(
+        executor.execute(
+            &definition,
+            "selfheal-remediation",
+            incident.id.as_str(),
+            serde_json::to_value(&incident).unwrap()
+        ),
+        human
+    );
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    assert_eq!(
+        e.output.as_ref().unwrap()["approval"]["decided_by"],
+        "U024BE7LH"
+    );
+    assert!(restarted_at(&env).await.is_some());
+    let (timeline, outcome, _) = audit(&env, &incident).await;
+    assert_eq!(
+        timeline,
+        ["opened", "approval", "step", "analysis", "closed"]
+    );
+    assert_eq!(outcome, "remediated");
+}

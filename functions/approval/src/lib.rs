@@ -1,0 +1,154 @@
+//! The approval function: Slack's interactivity endpoint (API Gateway `POST /slack/actions`).
+//! A click on Approve or Reject completes the workflow's waiting RequestApproval task, only after
+//! the request proves to be Slack's (signature, five-minute window), is not a replay, and comes
+//! from an allowed approver. Approve sends the task its result (who decided and when, which the
+//! audit records); Reject fails it with `Rejected`, which escalates. Nothing ever approves itself.
+
+pub mod slack;
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use http::HeaderValue;
+use selfheal_aws::callback::{CallbackError, TaskCallback};
+use selfheal_aws::store::{ReplayGuard, StoreError};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::slack::{Click, SlackError};
+
+/// Why a click did not decide anything.
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    /// Not a genuine, fresh Slack request.
+    #[error(transparent)]
+    Slack(#[from] SlackError),
+    /// The same signed request again.
+    #[error("this request was already handled")]
+    Replay,
+    /// The clicking user may not approve.
+    #[error("{0} is not allowed to approve or reject remediations")]
+    NotAllowed(String),
+    /// The workflow no longer waits (decided before, or timed out and escalated).
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// The replay guard's store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApprovalError {
+    /// The HTTP status. Slack retries only on errors and timeouts, so a decided or refused
+    /// click answers 200 with a message the user sees.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApprovalError::Slack(SlackError::Malformed(_)) => 400,
+            ApprovalError::Slack(_) => 401,
+            ApprovalError::NotAllowed(_) => 403,
+            ApprovalError::Replay | ApprovalError::Callback(CallbackError::Gone(_)) => 200,
+            ApprovalError::Callback(CallbackError::Unavailable(_)) | ApprovalError::Store(_) => 503,
+        }
+    }
+}
+
+/// What was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The click.
+    pub click: Click,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The approval handler.
+pub struct Approver<C, G> {
+    callback: C,
+    guard: G,
+    signing_secret: String,
+    approvers: Vec<String>,
+}
+
+impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
+    /// Completes tasks through `callback`; `approvers` are the Slack user ids allowed to decide.
+    pub fn new(callback: C, guard: G, signing_secret: String, approvers: Vec<String>) -> Self {
+        Approver {
+            callback,
+            guard,
+            signing_secret,
+            approvers,
+        }
+    }
+
+    /// One click.
+    pub async fn decide(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Decided, ApprovalError> {
+        let signature = slack::verify(&self.signing_secret, headers, body, now)?;
+        let click = slack::parse_click(body)?;
+        if !self.approvers.contains(&click.user) {
+            return Err(ApprovalError::NotAllowed(click.user));
+        }
+        // A signature is only valid for five minutes, so remembering it for ten is enough.
+        let expires = now + TimeDelta::seconds(2 * slack::MAX_AGE_SECONDS);
+        if !self.guard.first_time(&signature, now, expires).await? {
+            return Err(ApprovalError::Replay);
+        }
+        if click.approve {
+            let output = json!({"approved": true, "decided_by": click.user, "decided_at": now});
+            self.callback.succeed(&click.token, &output).await?;
+        } else {
+            let cause = format!("rejected by {} at {}", click.user, now.to_rfc3339());
+            self.callback.fail(&click.token, "Rejected", &cause).await?;
+        }
+        info!(user = click.user, approve = click.approve, "decided");
+        Ok(Decided { click, at: now })
+    }
+
+    /// The API Gateway v2 request to its response; the body replaces the Slack message.
+    pub async fn http(
+        &self,
+        request: &ApiGatewayV2httpRequest,
+        now: DateTime<Utc>,
+    ) -> ApiGatewayV2httpResponse {
+        let body = match (&request.body, request.is_base64_encoded) {
+            (None, _) => Vec::new(),
+            (Some(b), false) => b.clone().into_bytes(),
+            (Some(b), true) => base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .unwrap_or_default(),
+        };
+        let (status, text) = match self.decide(&request.headers, &body, now).await {
+            Ok(d) if d.click.approve => (
+                200,
+                format!("Approved by <@{}>; the runbook runs.", d.click.user),
+            ),
+            Ok(d) => (
+                200,
+                format!("Rejected by <@{}>; escalated to a human.", d.click.user),
+            ),
+            Err(e) => {
+                warn!(error = %e, "click not decided");
+                (e.status(), e.to_string())
+            }
+        };
+        response(
+            status,
+            &json!({"replace_original": status == 200, "text": text}),
+        )
+    }
+}
+
+fn response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
+    let mut r = ApiGatewayV2httpResponse::default();
+    r.status_code = status.into();
+    r.headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.body = Some(Body::Text(body.to_string()));
+    r
+}
