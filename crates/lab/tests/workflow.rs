@@ -557,14 +557,32 @@ async fn an_analyzer_failure_still_remediates_with_a_fallback_summary() {
 async fn a_slack_click_approves_through_the_approval_handler() {
     let env = env().await;
     let incident = needs_approval(&env);
-    let requests = Notes::default();
-    let functions = approval(requests.clone());
-    let notes = Notes::default();
-    let analyzer = analyzer(false, notes);
-    let functions = functions.with("selfheal-analyzer", move |p: Value| {
-        let a = analyzer.clone();
-        async move { selfheal_states::Dispatcher::invoke(&a, "selfheal-analyzer", p).await }
-    });
+    let dir = tempfile::tempdir().unwrap();
+    let slack_file = dir.path().join("slack.jsonl");
+    const SECRET: &str = "slack-signing-secret";
+    // The executor and the approval handler need each other: the handler completes the
+    // executor's tokens, the executor invokes the handler.
+    let approver_cell: Arc<std::sync::OnceLock<Arc<Approver>>> = Arc::default();
+    let cell = approver_cell.clone();
+    let analyzer = analyzer(false, Notes::default());
+    let functions = InProcess::new()
+        .with("selfheal-approval", move |payload: Value| {
+            let approver = cell.get().unwrap().clone();
+            async move {
+                let task = serde_json::from_value(payload).unwrap();
+                approver
+                    .request(&task)
+                    .await
+                    .map_err(|e| InvokeError::Function {
+                        error_type: "ApprovalNotRequested".into(),
+                        error_message: e.to_string(),
+                    })
+            }
+        })
+        .with("selfheal-analyzer", move |p: Value| {
+            let a = analyzer.clone();
+            async move { selfheal_states::Dispatcher::invoke(&a, "selfheal-analyzer", p).await }
+        });
     let executor = Arc::new(Executor::new(
         Arc::new(
             env.lab
@@ -572,22 +590,35 @@ async fn a_slack_click_approves_through_the_approval_handler() {
         ),
         env.lab.clock.clone(),
     ));
-    const SECRET: &str = "slack-signing-secret";
-    let approver = selfheal_approval::Approver::new(
+    let approver = Arc::new(selfheal_approval::Approver::new(
         selfheal_lab::LocalCallback(executor.clone()),
         selfheal_aws::store::MemoryStore::new(),
+        selfheal_slack::Slack::File(slack_file.clone()),
         SECRET.into(),
         vec!["U024BE7LH".into()],
-    );
+    ));
+    assert!(approver_cell.set(approver.clone()).is_ok());
     let definition = Definition::parse(DEFINITION).unwrap();
     let hold = env.lab.clock.hold();
     let human = async {
-        let token = loop {
-            if let Some(r) = requests.lock().unwrap().first() {
-                break r["token"].as_str().unwrap().to_owned();
+        // The approval message as Slack shows it; its Approve button carries the token.
+        let message: Value = loop {
+            if let Ok(text) = std::fs::read_to_string(&slack_file)
+                && let Some(line) = text.lines().next()
+            {
+                break serde_json::from_str(line).unwrap();
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         };
+        let buttons = &message["blocks"][3]["elements"];
+        assert_eq!(buttons[0]["action_id"], "approve");
+        let token = buttons[0]["value"].as_str().unwrap().to_owned();
+        assert!(
+            message["blocks"][1]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("restart-pods")
+        );
         // What Slack posts when someone clicks a button of the approval message.
         let click = |user: &str, action: &str| {
             let payload = json!({"type": "block_actions", "user": {"id": user},
@@ -641,3 +672,6 @@ async fn a_slack_click_approves_through_the_approval_handler() {
     );
     assert_eq!(outcome, "remediated");
 }
+
+type Approver =
+    selfheal_approval::Approver<selfheal_lab::LocalCallback, selfheal_aws::store::MemoryStore>;

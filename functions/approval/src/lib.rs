@@ -1,4 +1,6 @@
-//! The approval function: Slack's interactivity endpoint (API Gateway `POST /slack/actions`).
+//! The approval function, both halves of asking a human. The RequestApproval task (it waits for
+//! its token) posts a Slack message whose Approve and Reject buttons carry the task token; the
+//! same function is Slack's interactivity endpoint (API Gateway `POST /slack/actions`).
 //! A click on Approve or Reject completes the workflow's waiting RequestApproval task, only after
 //! the request proves to be Slack's (signature, five-minute window), is not a replay, and comes
 //! from an allowed approver. Approve sends the task its result (who decided and when, which the
@@ -13,6 +15,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use http::HeaderValue;
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::{ReplayGuard, StoreError};
+use selfheal_core::Incident;
+use selfheal_slack::Slack;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -36,6 +41,9 @@ pub enum ApprovalError {
     /// The replay guard's store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The approval request could not be posted: nobody was asked, so the workflow escalates.
+    #[error(transparent)]
+    Post(#[from] selfheal_slack::SlackError),
 }
 
 impl ApprovalError {
@@ -47,7 +55,9 @@ impl ApprovalError {
             ApprovalError::Slack(_) => 401,
             ApprovalError::NotAllowed(_) => 403,
             ApprovalError::Replay | ApprovalError::Callback(CallbackError::Gone(_)) => 200,
-            ApprovalError::Callback(CallbackError::Unavailable(_)) | ApprovalError::Store(_) => 503,
+            ApprovalError::Callback(CallbackError::Unavailable(_))
+            | ApprovalError::Store(_)
+            | ApprovalError::Post(_) => 503,
         }
     }
 }
@@ -61,23 +71,55 @@ pub struct Decided {
     pub at: DateTime<Utc>,
 }
 
+/// The RequestApproval task's input.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovalTask {
+    /// Always `request`.
+    pub kind: String,
+    /// The incident waiting for a decision.
+    pub incident: Incident,
+    /// The task token a decision completes.
+    pub token: String,
+}
+
 /// The approval handler.
 pub struct Approver<C, G> {
     callback: C,
     guard: G,
+    slack: Slack,
     signing_secret: String,
     approvers: Vec<String>,
 }
 
 impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
-    /// Completes tasks through `callback`; `approvers` are the Slack user ids allowed to decide.
-    pub fn new(callback: C, guard: G, signing_secret: String, approvers: Vec<String>) -> Self {
+    /// Asks in `slack`, completes tasks through `callback`; `approvers` are the Slack user ids
+    /// allowed to decide.
+    pub fn new(
+        callback: C,
+        guard: G,
+        slack: Slack,
+        signing_secret: String,
+        approvers: Vec<String>,
+    ) -> Self {
         Approver {
             callback,
             guard,
+            slack,
             signing_secret,
             approvers,
         }
+    }
+
+    /// Posts the approval request for `task`; the workflow then waits for a click.
+    pub async fn request(&self, task: &ApprovalTask) -> Result<Value, ApprovalError> {
+        let message = slack::request_message(
+            &task.incident,
+            &task.token,
+            task.incident.workflow.approval_timeout_seconds,
+        );
+        let ts = self.slack.post(&message, None).await?;
+        info!(incident_id = %task.incident.id, "approval requested");
+        Ok(json!({"posted": true, "ts": ts}))
     }
 
     /// One click.

@@ -1,23 +1,34 @@
-//! The approval Lambda behind API Gateway `POST /slack/actions`. Configuration (environment):
-//! INCIDENTS_TABLE (the replay guard), SLACK_SIGNING_SECRET_ID (Secrets Manager), APPROVERS
-//! (comma-separated Slack user ids).
+//! The approval Lambda: the RequestApproval task (`{"kind": "request", ...}`) and Slack's clicks
+//! behind API Gateway `POST /slack/actions`. Configuration (environment): INCIDENTS_TABLE (the
+//! replay guard), SLACK_SIGNING_SECRET_ID (Secrets Manager), APPROVERS (comma-separated Slack
+//! user ids), and where to ask: SLACK_BOT_TOKEN_SECRET_ID with SLACK_CHANNEL, or
+//! SLACK_WEBHOOK_SECRET_ID.
 
 // The SDK futures nest deeply enough to pass the default limit when laid out.
 #![recursion_limit = "256"]
 
 use std::time::Duration;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use chrono::Utc;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use selfheal_approval::Approver;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnCallback;
+use selfheal_slack::Slack;
+use serde_json::Value;
 
 fn env(name: &str) -> Result<String, Error> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+fn invalid(e: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        error_type: "NonRetryable".into(),
+        error_message: e.to_string(),
+    }
 }
 
 #[tokio::main]
@@ -28,7 +39,7 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = selfheal_aws::sdk_config(Duration::from_secs(5)).await;
-    let secret = ManagedSecret::new(&config, env("SLACK_SIGNING_SECRET_ID")?)
+    let signing_secret = ManagedSecret::new(&config, env("SLACK_SIGNING_SECRET_ID")?)
         .fetch()
         .await?;
     let approvers = env("APPROVERS")?
@@ -36,16 +47,39 @@ async fn main() -> Result<(), Error> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
+    let slack = match std::env::var("SLACK_BOT_TOKEN_SECRET_ID") {
+        Ok(id) => Slack::Bot {
+            api: "https://slack.com/api".into(),
+            token: ManagedSecret::new(&config, id).fetch().await?,
+            channel: env("SLACK_CHANNEL")?,
+        },
+        Err(_) => Slack::Webhook(
+            ManagedSecret::new(&config, env("SLACK_WEBHOOK_SECRET_ID")?)
+                .fetch()
+                .await?,
+        ),
+    };
     let approver = Approver::new(
         SfnCallback::new(&config),
         DynamoStore::new(&config, env("INCIDENTS_TABLE")?),
-        secret,
+        slack,
+        signing_secret,
         approvers,
     );
-    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let approver = &approver;
         async move {
-            Ok::<ApiGatewayV2httpResponse, Error>(approver.http(&event.payload, Utc::now()).await)
+            if event.payload.get("kind").and_then(Value::as_str) == Some("request") {
+                let task: ApprovalTask = serde_json::from_value(event.payload).map_err(invalid)?;
+                // Not asked means nobody can approve: the task fails and the workflow escalates.
+                return approver.request(&task).await.map_err(|e| Diagnostic {
+                    error_type: "ApprovalNotRequested".into(),
+                    error_message: e.to_string(),
+                });
+            }
+            let request: ApiGatewayV2httpRequest =
+                serde_json::from_value(event.payload).map_err(invalid)?;
+            serde_json::to_value(approver.http(&request, Utc::now()).await).map_err(invalid)
         }
     }))
     .await

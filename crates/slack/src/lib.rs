@@ -1,0 +1,212 @@
+//! Where Slack messages go: the Web API with a bot token (`chat.postMessage`, so an incident's
+//! messages can thread under its first), an incoming webhook, or, locally, a file of JSON lines.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A message could not be posted.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    /// The request failed or Slack answered with an error.
+    #[error("slack: {0}")]
+    Post(String),
+    /// The local file could not be written.
+    #[error("slack file: {0}")]
+    File(#[from] std::io::Error),
+}
+
+/// A Slack destination.
+#[derive(Debug, Clone)]
+pub enum Slack {
+    /// The Web API: `chat.postMessage` to `channel` with a bot token. `api` is
+    /// `https://slack.com/api` (a local server in tests).
+    Bot {
+        /// Base URL of the Web API.
+        api: String,
+        /// `xoxb-` token.
+        token: String,
+        /// Channel id.
+        channel: String,
+    },
+    /// An incoming webhook URL (no threads).
+    Webhook(String),
+    /// One JSON line per message (the lab; `selfheal` renders them in the terminal).
+    File(PathBuf),
+}
+
+impl Slack {
+    /// Posts `message` (a Block Kit payload: `text` and `blocks`), in the thread of `thread_ts`
+    /// when given and supported. Returns the message's `ts` when Slack gives one.
+    pub async fn post(
+        &self,
+        message: &Value,
+        thread_ts: Option<&str>,
+    ) -> Result<Option<String>, SlackError> {
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| SlackError::Post(e.to_string()))
+        };
+        match self {
+            Slack::Bot {
+                api,
+                token,
+                channel,
+            } => {
+                let mut body = message.clone();
+                body["channel"] = json!(channel);
+                if let Some(ts) = thread_ts {
+                    body["thread_ts"] = json!(ts);
+                }
+                let answer: Value = client()?
+                    .post(format!("{api}/chat.postMessage"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| SlackError::Post(e.to_string()))?
+                    .json()
+                    .await
+                    .map_err(|e| SlackError::Post(e.to_string()))?;
+                // The Web API answers 200 with ok=false on errors.
+                if answer["ok"] != json!(true) {
+                    return Err(SlackError::Post(format!(
+                        "chat.postMessage: {}",
+                        answer["error"].as_str().unwrap_or("unknown error")
+                    )));
+                }
+                Ok(answer["ts"].as_str().map(str::to_owned))
+            }
+            Slack::Webhook(url) => {
+                let response = client()?
+                    .post(url)
+                    .json(message)
+                    .send()
+                    .await
+                    .map_err(|e| SlackError::Post(e.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(SlackError::Post(format!(
+                        "webhook answered {}",
+                        response.status()
+                    )));
+                }
+                Ok(None)
+            }
+            Slack::File(path) => {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                let mut line = message.clone();
+                if let Some(ts) = thread_ts {
+                    line["thread_ts"] = json!(ts);
+                }
+                writeln!(file, "{line}")?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Json;
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::routing::post;
+
+    use super::*;
+
+    type Seen = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
+    async fn server(answer: Value) -> (String, Seen) {
+        let seen = Seen::default();
+        let app = axum::Router::new()
+            .route(
+                "/api/chat.postMessage",
+                post(
+                    |State((seen, answer)): State<(Seen, Value)>,
+                     headers: HeaderMap,
+                     Json(body): Json<Value>| async move {
+                        let auth = headers
+                            .get("authorization")
+                            .map(|v| v.to_str().unwrap().to_owned());
+                        seen.lock().unwrap().push((auth, body));
+                        Json(answer)
+                    },
+                ),
+            )
+            .with_state((seen.clone(), answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn the_web_api_gets_the_channel_token_and_thread() {
+        let (url, seen) = server(json!({"ok": true, "ts": "1732570000.000100"})).await;
+        let slack = Slack::Bot {
+            api: format!("{url}/api"),
+            token: "xoxb-test".into(),
+            channel: "C0123".into(),
+        };
+        let ts = slack
+            .post(
+                &json!({"text": "hi", "blocks": []}),
+                Some("1732569999.000001"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(ts.as_deref(), Some("1732570000.000100"));
+        let (auth, body) = seen.lock().unwrap()[0].clone();
+        assert_eq!(auth.as_deref(), Some("Bearer xoxb-test"));
+        assert_eq!(
+            (body["channel"].as_str(), body["thread_ts"].as_str()),
+            (Some("C0123"), Some("1732569999.000001"))
+        );
+        let (url, _) = server(json!({"ok": false, "error": "channel_not_found"})).await;
+        let slack = Slack::Bot {
+            api: format!("{url}/api"),
+            token: "t".into(),
+            channel: "C".into(),
+        };
+        let err = slack.post(&json!({"text": "hi"}), None).await.unwrap_err();
+        assert!(err.to_string().contains("channel_not_found"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_file_gets_one_line_per_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let slack = Slack::File(dir.path().join("slack.jsonl"));
+        slack.post(&json!({"text": "one"}), None).await.unwrap();
+        slack
+            .post(&json!({"text": "two"}), Some("t1"))
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(dir.path().join("slack.jsonl")).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["thread_ts"], "t1");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_webhook_is_an_error_not_a_panic() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let slack = Slack::Webhook(format!("http://127.0.0.1:{port}/hook"));
+        assert!(slack.post(&json!({"text": "x"}), None).await.is_err());
+    }
+}
