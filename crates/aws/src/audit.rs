@@ -73,6 +73,26 @@ pub trait AuditLog: Send + Sync {
         failures: FailureCount,
     ) -> impl Future<Output = Result<Closing, StoreError>> + Send;
 
+    /// Remembers the task token the incident's approval request waits on (for approvals that do
+    /// not come through the Slack button, e.g. `selfheal approve`).
+    fn await_approval(
+        &self,
+        id: &IncidentId,
+        token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The token the incident's approval request waits on, if any.
+    fn approval_token(
+        &self,
+        id: &IncidentId,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// How the incident was closed, once it is.
+    fn closing(
+        &self,
+        id: &IncidentId,
+    ) -> impl Future<Output = Result<Option<Closing>, StoreError>> + Send;
+
     /// The timeline, in order.
     fn timeline(
         &self,
@@ -125,6 +145,19 @@ impl AuditLog for MemoryStore {
             FailureCount::Keep => *count,
         };
         Ok(closing.clone())
+    }
+
+    async fn await_approval(&self, id: &IncidentId, token: &str) -> Result<(), StoreError> {
+        self.lock().approvals.insert(id.clone(), token.to_owned());
+        Ok(())
+    }
+
+    async fn approval_token(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().approvals.get(id).cloned())
+    }
+
+    async fn closing(&self, id: &IncidentId) -> Result<Option<Closing>, StoreError> {
+        Ok(self.lock().closed.get(id).cloned())
     }
 
     async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {

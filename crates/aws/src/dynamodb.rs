@@ -602,6 +602,33 @@ impl AuditLog for DynamoStore {
         }
     }
 
+    async fn await_approval(&self, id: &IncidentId, token: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(incident_key(id)))
+            .update_expression("SET approval_token = :t")
+            .expression_attribute_values(":t", s(token))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn approval_token(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
+        let item = self.incident_item(id).await?.unwrap_or_default();
+        Ok(get_s(&item, "approval_token").map(str::to_owned))
+    }
+
+    async fn closing(&self, id: &IncidentId) -> Result<Option<Closing>, StoreError> {
+        let item = self.incident_item(id).await?.unwrap_or_default();
+        get_s(&item, "closing")
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("closing: {e}")))
+            })
+            .transpose()
+    }
+
     async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
         let out = self
             .client

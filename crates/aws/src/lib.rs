@@ -48,3 +48,141 @@ pub async fn sdk_config(operation_timeout: std::time::Duration) -> aws_config::S
         .load()
         .await
 }
+
+/// Shared handles: a store or starter behind an `Arc` is the same port, so one memory store can
+/// serve the ingest, the audit and the approval handler of the lab at once.
+mod shared {
+    use std::future::Future;
+    use std::sync::Arc;
+
+    use chrono::{DateTime, TimeDelta, Utc};
+    use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
+    use serde_json::Value;
+
+    use crate::audit::{Archive, AuditLog, Closing, FailureCount, TimelineEvent};
+    use crate::starter::{ExecutionStarter, StartError, Started};
+    use crate::store::{
+        Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError,
+    };
+
+    impl<T: IncidentStore> IncidentStore for Arc<T> {
+        fn claim(
+            &self,
+            id: &IncidentId,
+            now: DateTime<Utc>,
+            hold: TimeDelta,
+        ) -> impl Future<Output = Result<Claim, StoreError>> + Send {
+            (**self).claim(id, now, hold)
+        }
+        fn guardrail_state(
+            &self,
+            target: &Target,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<GuardrailState, StoreError>> + Send {
+            (**self).guardrail_state(target, now)
+        }
+        fn reserve(
+            &self,
+            claim: &ClaimToken,
+            incident: &Incident,
+            budget: u32,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<Reservation, StoreError>> + Send {
+            (**self).reserve(claim, incident, budget, now)
+        }
+        fn settle(
+            &self,
+            claim: &ClaimToken,
+            settled: &Settled,
+            now: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).settle(claim, settled, now)
+        }
+        fn release(
+            &self,
+            claim: &ClaimToken,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).release(claim)
+        }
+        fn resolve(
+            &self,
+            id: &IncidentId,
+            at: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).resolve(id, at)
+        }
+    }
+
+    impl<T: AuditLog> AuditLog for Arc<T> {
+        fn record(
+            &self,
+            id: &IncidentId,
+            event: &TimelineEvent,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).record(id, event)
+        }
+        fn close(
+            &self,
+            id: &IncidentId,
+            closing: &Closing,
+            failures: FailureCount,
+        ) -> impl Future<Output = Result<Closing, StoreError>> + Send {
+            (**self).close(id, closing, failures)
+        }
+        fn await_approval(
+            &self,
+            id: &IncidentId,
+            token: &str,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).await_approval(id, token)
+        }
+        fn approval_token(
+            &self,
+            id: &IncidentId,
+        ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+            (**self).approval_token(id)
+        }
+        fn closing(
+            &self,
+            id: &IncidentId,
+        ) -> impl Future<Output = Result<Option<Closing>, StoreError>> + Send {
+            (**self).closing(id)
+        }
+        fn timeline(
+            &self,
+            id: &IncidentId,
+        ) -> impl Future<Output = Result<Vec<TimelineEvent>, StoreError>> + Send {
+            (**self).timeline(id)
+        }
+    }
+
+    impl<T: ReplayGuard> ReplayGuard for Arc<T> {
+        fn first_time(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+            expires: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).first_time(key, now, expires)
+        }
+    }
+
+    impl<T: Archive> Archive for Arc<T> {
+        fn put_once(
+            &self,
+            key: &str,
+            body: &Value,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).put_once(key, body)
+        }
+    }
+
+    impl<T: ExecutionStarter> ExecutionStarter for Arc<T> {
+        fn start(
+            &self,
+            incident: &Incident,
+        ) -> impl Future<Output = Result<Started, StartError>> + Send {
+            (**self).start(incident)
+        }
+    }
+}

@@ -199,6 +199,7 @@ pub(crate) struct Memory {
     pub(crate) events: HashMap<IncidentId, Vec<crate::audit::TimelineEvent>>,
     pub(crate) closed: HashMap<IncidentId, crate::audit::Closing>,
     nonces: HashMap<String, DateTime<Utc>>,
+    pub(crate) approvals: HashMap<IncidentId, String>,
     budgets: HashMap<DateTime<Utc>, u32>,
     kill_switch: bool,
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod alerts;
 mod catalog;
 mod gateway;
+mod lab;
 mod sim;
 mod states;
 mod table;
@@ -41,6 +42,48 @@ enum Command {
     Sim {
         #[command(subcommand)]
         command: SimCommand,
+    },
+    /// The whole flow on 127.0.0.1: kube-sim, the ingest behind POST /alerts, the workflow on the
+    /// local executor with the real handlers, approvals, the audit.
+    Lab {
+        /// Address of the lab (POST /alerts, POST /approvals/INCIDENT, GET /incidents/INCIDENT).
+        #[arg(long, default_value = "127.0.0.1:9095")]
+        listen: String,
+        /// Address of kube-sim.
+        #[arg(long, default_value = "127.0.0.1:6443")]
+        sim_listen: String,
+        /// The scenario (YAML).
+        #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
+        scenario: PathBuf,
+        /// Write a kubeconfig for kube-sim here.
+        #[arg(long)]
+        kubeconfig_out: Option<PathBuf>,
+        /// The bearer token Alertmanager presents.
+        #[arg(long, env = "SELFHEAL_WEBHOOK_TOKEN")]
+        token: String,
+        /// Where Slack messages go (JSON lines).
+        #[arg(long, default_value = "selfheal-slack.jsonl")]
+        slack_file: PathBuf,
+        /// The runbook catalog.
+        #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
+        runbooks: PathBuf,
+        /// The guardrail policy.
+        #[arg(long, default_value = catalog::DEFAULT_POLICY)]
+        policy: PathBuf,
+    },
+    /// Approve (or reject) an incident waiting for approval in a running `selfheal lab`.
+    Approve {
+        /// The incident id.
+        incident: String,
+        /// Reject instead: the workflow escalates and nothing runs.
+        #[arg(long)]
+        reject: bool,
+        /// Who decides (recorded as cli:NAME).
+        #[arg(long = "as", env = "USER", default_value = "operator")]
+        by: String,
+        /// The lab.
+        #[arg(long, env = "SELFHEAL_LAB", default_value = "http://127.0.0.1:9095")]
+        lab: String,
     },
     /// Serve POST /alerts locally in front of the ingest handler, as API Gateway does.
     Gateway {
@@ -239,6 +282,31 @@ fn main() -> ExitCode {
                 FaultCommand::List => sim::FaultCommand::List,
             },
         ),
+        Command::Lab {
+            listen,
+            sim_listen,
+            scenario,
+            kubeconfig_out,
+            token,
+            slack_file,
+            runbooks,
+            policy,
+        } => lab::serve(lab::Args {
+            listen,
+            sim_listen,
+            scenario,
+            kubeconfig_out,
+            token,
+            slack_file,
+            runbooks,
+            policy,
+        }),
+        Command::Approve {
+            incident,
+            reject,
+            by,
+            lab,
+        } => lab::approve(&lab, &incident, reject, &by),
         Command::Gateway {
             listen,
             token,

@@ -24,6 +24,8 @@ use serde_json::Value;
 /// The remediation workflow, as AWS runs it.
 pub const DEFINITION: &str = include_str!("../../../statemachines/remediation.asl.json");
 
+pub mod serve;
+
 /// The cluster and the clock the executor and the handlers share.
 #[derive(Clone)]
 pub struct Lab {
@@ -43,6 +45,27 @@ impl Lab {
     pub async fn start(scenario: &Scenario, start: DateTime<Utc>) -> Result<Lab, StartError> {
         let sim = Sim::new(scenario, start).map_err(StartError::Scenario)?;
         let url = sim.spawn(0.0).await.map_err(StartError::Serve)?;
+        Self::with(sim, url, None)
+    }
+
+    /// kube-sim with `scenario` in wall-clock time, served on `listener`, for people and
+    /// Alertmanager to use: the executor's clock is the real one.
+    pub async fn start_realtime(
+        scenario: &Scenario,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Lab, StartError> {
+        // Building the scenario rolls sim time forward while pods settle: start in the past.
+        let sim = Sim::new(scenario, Utc::now() - chrono::Duration::minutes(15))
+            .map_err(StartError::Scenario)?;
+        let url = format!(
+            "http://{}",
+            listener.local_addr().map_err(StartError::Serve)?
+        );
+        tokio::spawn(sim.clone().serve(listener, 1.0));
+        Self::with(sim, url, Some(Clock::real()))
+    }
+
+    fn with(sim: Sim, url: String, clock: Option<Clock>) -> Result<Lab, StartError> {
         let mut config = Config::new(url.parse().map_err(|_| StartError::Url(url.clone()))?);
         // The workflow's Retry decides about retries, not the client.
         config.default_retry = false;
@@ -51,13 +74,16 @@ impl Lab {
         Ok(Lab {
             sim,
             kube,
-            clock: Clock::virtual_at(now),
+            clock: clock.unwrap_or_else(|| Clock::virtual_at(now)),
             synced: Arc::new(Mutex::new(now)),
         })
     }
 
-    /// Moves sim time up to the executor's clock.
+    /// Moves sim time up to the executor's virtual clock (in real time the sim keeps its own).
     pub fn sync(&self) {
+        if !self.clock.is_virtual() {
+            return;
+        }
         let now = self.clock.now();
         let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(by) = (now - *synced).to_std()

@@ -13,6 +13,7 @@ use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use http::HeaderValue;
+use selfheal_aws::audit::AuditLog;
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::{ReplayGuard, StoreError};
 use selfheal_core::Incident;
@@ -91,7 +92,7 @@ pub struct Approver<C, G> {
     approvers: Vec<String>,
 }
 
-impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
+impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
     /// Asks in `slack`, completes tasks through `callback`; `approvers` are the Slack user ids
     /// allowed to decide.
     pub fn new(
@@ -117,6 +118,9 @@ impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
             &task.token,
             task.incident.workflow.approval_timeout_seconds,
         );
+        self.guard
+            .await_approval(&task.incident.id, &task.token)
+            .await?;
         let ts = self.slack.post(&message, None).await?;
         info!(incident_id = %task.incident.id, "approval requested");
         Ok(json!({"posted": true, "ts": ts}))
@@ -139,14 +143,7 @@ impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
         if !self.guard.first_time(&signature, now, expires).await? {
             return Err(ApprovalError::Replay);
         }
-        if click.approve {
-            let output = json!({"approved": true, "decided_by": click.user, "decided_at": now});
-            self.callback.succeed(&click.token, &output).await?;
-        } else {
-            let cause = format!("rejected by {} at {}", click.user, now.to_rfc3339());
-            self.callback.fail(&click.token, "Rejected", &cause).await?;
-        }
-        info!(user = click.user, approve = click.approve, "decided");
+        complete(&self.callback, &click, now).await?;
         Ok(Decided { click, at: now })
     }
 
@@ -182,6 +179,25 @@ impl<C: TaskCallback, G: ReplayGuard> Approver<C, G> {
             &json!({"replace_original": status == 200, "text": text}),
         )
     }
+}
+
+/// Completes the waiting task as `click` decides: the approval's result (who and when, which
+/// the audit records), or the `Rejected` error (which escalates). Slack clicks and
+/// `selfheal approve` both end here.
+pub async fn complete<C: TaskCallback>(
+    callback: &C,
+    click: &Click,
+    now: DateTime<Utc>,
+) -> Result<(), CallbackError> {
+    if click.approve {
+        let output = json!({"approved": true, "decided_by": click.user, "decided_at": now});
+        callback.succeed(&click.token, &output).await?;
+    } else {
+        let cause = format!("rejected by {} at {}", click.user, now.to_rfc3339());
+        callback.fail(&click.token, "Rejected", &cause).await?;
+    }
+    info!(user = click.user, approve = click.approve, "decided");
+    Ok(())
 }
 
 fn response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {

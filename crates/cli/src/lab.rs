@@ -1,0 +1,97 @@
+//! `selfheal lab` and `selfheal approve`: thin shells over selfheal_lab::serve.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use selfheal_kube_sim::{Scenario, kubeconfig};
+
+use crate::catalog;
+
+/// `selfheal lab`'s arguments.
+pub struct Args {
+    pub listen: String,
+    pub sim_listen: String,
+    pub scenario: PathBuf,
+    pub kubeconfig_out: Option<PathBuf>,
+    pub token: String,
+    pub slack_file: PathBuf,
+    pub runbooks: PathBuf,
+    pub policy: PathBuf,
+}
+
+/// Serves the lab until interrupted.
+pub fn serve(args: Args) -> Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("reading {}", args.scenario.display()))?;
+    let scenario = Scenario::from_yaml(&text)?;
+    let options = selfheal_lab::serve::Options {
+        catalog: catalog::load(&args.runbooks)?,
+        policy: catalog::load_policy(&args.policy)?,
+        token: args.token,
+        slack_file: args.slack_file.clone(),
+        scenario,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let sim_listener = tokio::net::TcpListener::bind(&args.sim_listen)
+            .await
+            .with_context(|| format!("binding {}", args.sim_listen))?;
+        let sim_url = format!("http://{}", sim_listener.local_addr()?);
+        if let Some(path) = &args.kubeconfig_out {
+            std::fs::write(path, kubeconfig(&sim_url, &options.scenario.cluster))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        eprintln!(
+            "selfheal lab: POST http://{}/alerts, kube-sim {sim_url}, Slack messages in {}",
+            listener.local_addr()?,
+            args.slack_file.display()
+        );
+        tokio::select! {
+            served = selfheal_lab::serve::serve(options, listener, sim_listener) => served?,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Decides an incident waiting for approval in a running lab.
+pub fn approve(lab: &str, incident: &str, reject: bool, by: &str) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{lab}/approvals/{incident}"))
+            .query(&[("reject", reject.to_string()), ("by", by.to_owned())])
+            .send()
+            .await
+            .with_context(|| format!("reaching the lab at {lab}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.is_success() {
+            println!(
+                "{incident}: {} by {}",
+                if reject { "rejected" } else { "approved" },
+                body["decided_by"].as_str().unwrap_or(by)
+            );
+            Ok(ExitCode::SUCCESS)
+        } else {
+            eprintln!(
+                "{incident}: {}",
+                body["error"].as_str().unwrap_or(status.as_str())
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    })
+}

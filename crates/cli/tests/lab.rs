@@ -1,0 +1,169 @@
+//! `selfheal lab` and `selfheal approve` as an operator uses them: an alert posted to the lab
+//! opens an incident that waits for approval, the request lands in the Slack file, and
+//! `selfheal approve --reject` escalates it without touching the cluster.
+
+#![allow(clippy::unwrap_used)] // a panic is the failure report
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Lab(Child);
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_waits_for_approval_and_a_rejection_escalates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = dir.path().join("slack.jsonl");
+    let (port, sim_port) = (free_port(), free_port());
+    let lab_url = format!("http://127.0.0.1:{port}");
+    let _lab = Lab(Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args([
+            "lab",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--sim-listen",
+            &format!("127.0.0.1:{sim_port}"),
+        ])
+        .args([
+            "--token",
+            "lab-token",
+            "--slack-file",
+            slack.to_str().unwrap(),
+        ])
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap());
+    let http = reqwest::Client::new();
+    let starts = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+    let body = json!({"version": "4", "status": "firing", "receiver": "selfheal", "alerts": [{
+        "status": "firing", "startsAt": starts,
+        "labels": {"alertname": "KubeNodeNotReady", "severity": "critical", "cluster": "selfheal-dev",
+                   "node": "ip-10-0-1-11.eu-west-1.compute.internal"}}]});
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .post(format!("{lab_url}/alerts"))
+            .bearer_auth("lab-token")
+            .json(&body)
+            .send()
+            .await
+        {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer: Value = answer.expect("the lab listens").json().await.unwrap();
+    assert_eq!(answer["alerts"][0]["outcome"], "accepted", "{answer}");
+    assert_eq!(answer["alerts"][0]["decision"], "needs-approval");
+    let id = answer["alerts"][0]["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The approval request, with its buttons, in the Slack file.
+    let message: Value = until("the approval request", || {
+        let text = std::fs::read_to_string(&slack).ok()?;
+        serde_json::from_str(text.lines().next()?).ok()
+    });
+    assert_eq!(message["blocks"][3]["elements"][1]["action_id"], "reject");
+    assert!(
+        message["blocks"][2]["elements"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&id)
+    );
+
+    let approve = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_selfheal"))
+            .args(["approve", "--lab", &lab_url, "--as", "ana"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let unknown = approve(&["inc-00000000000000000000000000000000"]);
+    assert!(!unknown.status.success());
+    let out = approve(&[&id, "--reject"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rejected by cli:ana"));
+
+    let mut incident = Value::Null;
+    for _ in 0..300 {
+        incident = http
+            .get(format!("{lab_url}/incidents/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !incident["closing"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(incident["closing"]["outcome"], "escalated");
+    let kinds: Vec<&str> = incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "error", "closed"]);
+    assert!(
+        incident["timeline"][1]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("rejected by cli:ana")
+    );
+    // The node was never cordoned.
+    let node: Value = http
+        .get(format!(
+            "http://127.0.0.1:{sim_port}/api/v1/nodes/ip-10-0-1-11.eu-west-1.compute.internal"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(node["spec"]["unschedulable"], true);
+}

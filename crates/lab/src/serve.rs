@@ -1,0 +1,230 @@
+//! `selfheal lab`: the whole flow on 127.0.0.1 in wall-clock time. Alertmanager posts to
+//! `POST /alerts` (the ingest behind the local API Gateway); each incident it starts runs the
+//! real definition on the executor against kube-sim with the real handlers; approval requests go
+//! to a Slack file; `POST /approvals/{incident}` decides (what `selfheal approve` calls); `GET
+//! /incidents/{incident}` shows the audit. Everything is kept in memory.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chrono::Utc;
+use selfheal_approval::slack::Click;
+use selfheal_approval::{ApprovalTask, Approver};
+use selfheal_audit::Auditor;
+use selfheal_aws::audit::{AuditLog, MemoryArchive};
+use selfheal_aws::secrets::StaticSecret;
+use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
+use selfheal_aws::store::MemoryStore;
+use selfheal_core::{Catalog, Incident, IncidentId, Policy};
+use selfheal_ingest::{Ingest, gateway};
+use selfheal_kube_sim::Scenario;
+use selfheal_slack::Slack;
+use selfheal_states::{Definition, Executor, InProcess, InvokeError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::{error, info};
+
+use crate::{DEFINITION, Lab, LocalCallback, StartError as LabStartError};
+
+/// What the lab serves with.
+pub struct Options {
+    /// The cluster.
+    pub scenario: Scenario,
+    /// The runbooks.
+    pub catalog: Catalog,
+    /// The guardrails.
+    pub policy: Policy,
+    /// The bearer token Alertmanager presents.
+    pub token: String,
+    /// Where Slack messages go.
+    pub slack_file: PathBuf,
+}
+
+/// Starts executions on the lab's executor, each in its own task.
+struct LabStarter {
+    executor: Arc<Executor>,
+    definition: Arc<Definition>,
+    started: Mutex<HashSet<IncidentId>>,
+}
+
+impl ExecutionStarter for LabStarter {
+    async fn start(&self, incident: &Incident) -> Result<Started, StartError> {
+        let arn = format!(
+            "arn:aws:states:us-east-1:123456789012:execution:selfheal-remediation:{}",
+            incident.id
+        );
+        if !self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(incident.id.clone())
+        {
+            return Ok(Started::AlreadyExists { arn });
+        }
+        let input = serde_json::to_value(incident).map_err(|e| StartError(e.to_string()))?;
+        let (executor, definition, id) = (
+            self.executor.clone(),
+            self.definition.clone(),
+            incident.id.clone(),
+        );
+        tokio::spawn(async move {
+            let e = executor
+                .execute(&definition, "selfheal-remediation", id.as_str(), input)
+                .await;
+            info!(incident_id = %id, status = ?e.status, error = ?e.error.map(|e| e.error), "execution ended");
+        });
+        Ok(Started::New { arn })
+    }
+}
+
+type LabApprover = Approver<LocalCallback, Arc<MemoryStore>>;
+
+#[derive(Clone)]
+struct AppState {
+    store: Arc<MemoryStore>,
+    executor: Arc<Executor>,
+}
+
+#[derive(Deserialize)]
+struct Decision {
+    #[serde(default)]
+    reject: bool,
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// Builds the lab and serves it on `listener` (kube-sim on `sim_listener`) until the task ends.
+pub async fn serve(
+    options: Options,
+    listener: tokio::net::TcpListener,
+    sim_listener: tokio::net::TcpListener,
+) -> Result<(), LabStartError> {
+    let lab = Lab::start_realtime(&options.scenario, sim_listener).await?;
+    let store = Arc::new(MemoryStore::new());
+    let auditor = Arc::new(Auditor::new(
+        store.clone(),
+        MemoryArchive::default(),
+        options.policy.clone(),
+    ));
+    // The approval handler completes the executor's tokens; the executor invokes the handler.
+    let approver: Arc<OnceLock<Arc<LabApprover>>> = Arc::default();
+    let cell = approver.clone();
+    let functions = InProcess::new().with("selfheal-approval", move |payload: Value| {
+        let approver = cell.get().cloned();
+        async move {
+            let approver = approver.ok_or_else(|| InvokeError::Function {
+                error_type: "ApprovalNotRequested".into(),
+                error_message: "the lab is still starting".into(),
+            })?;
+            let task: ApprovalTask =
+                serde_json::from_value(payload).map_err(|e| InvokeError::Function {
+                    error_type: "NonRetryable".into(),
+                    error_message: e.to_string(),
+                })?;
+            approver
+                .request(&task)
+                .await
+                .map_err(|e| InvokeError::Function {
+                    error_type: "ApprovalNotRequested".into(),
+                    error_message: e.to_string(),
+                })
+        }
+    });
+    let executor = Arc::new(Executor::new(
+        Arc::new(lab.handlers(functions, options.policy.clone(), None, auditor)),
+        lab.clock.clone(),
+    ));
+    let _ = approver.set(Arc::new(Approver::new(
+        LocalCallback(executor.clone()),
+        store.clone(),
+        Slack::File(options.slack_file.clone()),
+        // Clicks arrive through `POST /approvals`, not a signed Slack request.
+        String::new(),
+        Vec::new(),
+    )));
+    let definition =
+        Arc::new(Definition::parse(DEFINITION).map_err(|e| LabStartError::Client(e.to_string()))?);
+    let ingest = Ingest::new(
+        store.clone(),
+        LabStarter {
+            executor: executor.clone(),
+            definition,
+            started: Mutex::default(),
+        },
+        StaticSecret(options.token.clone()),
+        options.catalog,
+        options.policy,
+    );
+    let app = gateway::router(Arc::new(ingest)).merge(
+        axum::Router::new()
+            .route("/approvals/{incident}", post(approve))
+            .route("/incidents/{incident}", get(incident))
+            .with_state(AppState { store, executor }),
+    );
+    axum::serve(listener, app)
+        .await
+        .map_err(LabStartError::Serve)
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Path(incident): Path<String>,
+    Query(decision): Query<Decision>,
+) -> (StatusCode, Json<Value>) {
+    let Ok(id) = IncidentId::try_from(incident) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "not an incident id"})),
+        );
+    };
+    let token = match state.store.approval_token(&id).await {
+        Ok(Some(token)) => token,
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": format!("{id} is not waiting for approval")})),
+            );
+        }
+    };
+    let user = format!("cli:{}", decision.by.unwrap_or_else(|| "operator".into()));
+    let click = Click {
+        user: user.clone(),
+        approve: !decision.reject,
+        token,
+    };
+    match selfheal_approval::complete(&LocalCallback(state.executor.clone()), &click, Utc::now())
+        .await
+    {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"incident": id, "approved": click.approve, "decided_by": user})),
+        ),
+        Err(e) => {
+            error!(error = %e, "approval not delivered");
+            (StatusCode::CONFLICT, Json(json!({"error": e.to_string()})))
+        }
+    }
+}
+
+async fn incident(
+    State(state): State<AppState>,
+    Path(incident): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let Ok(id) = IncidentId::try_from(incident) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "not an incident id"})),
+        );
+    };
+    let timeline = state.store.timeline(&id).await.unwrap_or_default();
+    let closing = state.store.closing(&id).await.ok().flatten();
+    (
+        StatusCode::OK,
+        Json(json!({"incident": id, "closing": closing, "timeline": timeline})),
+    )
+}
