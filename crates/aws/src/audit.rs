@@ -43,6 +43,10 @@ pub struct Closing {
     pub execution: String,
     /// The target, whose failure count the outcome moves.
     pub target: Target,
+    /// The runbook that ran.
+    pub runbook: String,
+    /// enforce or dry-run.
+    pub mode: String,
 }
 
 /// What closing changes in the circuit breaker.

@@ -555,7 +555,17 @@ impl AuditLog for DynamoStore {
                 .set_key(Some(incident_key(id)))
                 .update_expression(
                     "SET closing = :closing, final_outcome = :outcome, closed_at = :at, \
-                     execution_arn = if_not_exists(execution_arn, :execution)",
+                     runbook = :runbook, #mode = :mode, mttr_seconds = :mttr, \
+                     #tg = :target, execution_arn = if_not_exists(execution_arn, :execution)",
+                )
+                .expression_attribute_names("#mode", "mode")
+                .expression_attribute_names("#tg", "target")
+                .expression_attribute_values(":runbook", s(&closing.runbook))
+                .expression_attribute_values(":mode", s(&closing.mode))
+                .expression_attribute_values(":target", s(target_key(&closing.target)))
+                .expression_attribute_values(
+                    ":mttr",
+                    closing.mttr_seconds.map_or(AttributeValue::Null(true), n),
                 )
                 .condition_expression("attribute_not_exists(final_outcome)")
                 .expression_attribute_values(":closing", s(json))

@@ -267,6 +267,19 @@ async fn remediated_on_the_first_try() {
     assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
     assert_eq!(outcome, "remediated");
     assert_eq!(record["outcome"], "remediated");
+    let item = env
+        .store
+        .incident_item(&incident.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item["runbook"].as_s().unwrap(), "restart-pods");
+    assert_eq!(item["mode"].as_s().unwrap(), "enforce");
+    assert_eq!(
+        item["target"].as_s().unwrap(),
+        "selfheal-dev/shop/deployment/frontend"
+    );
+    assert!(item["mttr_seconds"].as_n().unwrap().parse::<i64>().unwrap() >= 120);
     assert!(record["mttr_seconds"].as_i64().unwrap() >= 120);
     assert_eq!(notes.lock().unwrap().len(), 1, "one Slack notification");
     // The audit is idempotent: RecordClosed run again (a retried state) leaves the same data.

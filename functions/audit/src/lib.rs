@@ -141,6 +141,11 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             mttr_seconds,
             execution: r.execution.clone(),
             target: incident.target.clone(),
+            runbook: incident.runbook.id.clone(),
+            mode: match incident.mode {
+                Mode::Enforce => "enforce".into(),
+                Mode::DryRun => "dry-run".into(),
+            },
         };
         let failures = match outcome {
             Outcome::Remediated => FailureCount::Reset,
