@@ -247,21 +247,29 @@ async fn remediated_on_the_first_try() {
         restarted_at(&env).await.is_some(),
         "the cluster was changed"
     );
-    let states = entered(&e);
-    for s in [
-        "RecordOpened",
-        "CircuitOpen?",
-        "NeedsApproval?",
-        "Steps",
-        "Remediate",
-        "Wait",
-        "HealthCheck",
-        "Analyze",
-        "RecordClosed",
-        "Notify",
-    ] {
-        assert!(states.iter().any(|n| n == s), "{s} not entered: {states:?}");
-    }
+    assert_eq!(
+        entered(&e),
+        [
+            "RecordOpened",
+            "CircuitOpen?",
+            "NeedsApproval?",
+            "Steps",
+            "Acts?",
+            "MarkActed",
+            "Remediate",
+            "DryRun?",
+            "Wait",
+            "Checks?",
+            "Since",
+            "HealthCheck",
+            "Healthy?",
+            "UnitDone",
+            "Analyze",
+            "RecordClosed",
+            "Notify",
+            "Done",
+        ]
+    );
     assert!(kinds(&e).contains(&"MapIterationSucceeded"));
     let (timeline, outcome, record) = audit(&env, &incident).await;
     assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
@@ -485,6 +493,18 @@ async fn approval_rejected_escalates_and_changes_nothing() {
     let incident = needs_approval(&env);
     let (e, _) = execute_with_human(&env, &incident, Some(false)).await;
     assert_eq!(e.status, Status::Failed);
+    assert_eq!(
+        entered(&e),
+        [
+            "RecordOpened",
+            "CircuitOpen?",
+            "NeedsApproval?",
+            "RequestApproval",
+            "RecordEscalated",
+            "NotifyEscalated",
+            "Escalated",
+        ]
+    );
     assert!(!entered(&e).iter().any(|s| s == "Remediate"));
     assert!(restarted_at(&env).await.is_none());
     let (timeline, outcome, record) = audit(&env, &incident).await;
@@ -524,7 +544,24 @@ async fn a_dry_run_changes_nothing_and_says_what_would_have_run() {
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
     let out = e.output.as_ref().unwrap();
     assert_eq!(out["steps"][0]["remediation"]["result"]["dry_run"], true);
-    assert!(!entered(&e).iter().any(|s| s == "HealthCheck"));
+    assert_eq!(
+        entered(&e),
+        [
+            "RecordOpened",
+            "CircuitOpen?",
+            "NeedsApproval?",
+            "Steps",
+            "Acts?",
+            "MarkActed",
+            "Remediate",
+            "DryRun?",
+            "UnitDone",
+            "Analyze",
+            "RecordClosed",
+            "Notify",
+            "Done",
+        ]
+    );
     assert!(restarted_at(&env).await.is_none(), "nothing persisted");
     let (timeline, outcome, record) = audit(&env, &incident).await;
     assert_eq!(timeline, ["opened", "step", "analysis", "closed"]);
@@ -542,7 +579,17 @@ async fn an_open_circuit_escalates_without_acting() {
     env.store.set_failures(&incident.target, 3).await.unwrap();
     let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
     assert_eq!(e.status, Status::Failed);
-    assert!(!entered(&e).iter().any(|s| s == "Steps"));
+    assert_eq!(
+        entered(&e),
+        [
+            "RecordOpened",
+            "CircuitOpen?",
+            "CircuitOpen",
+            "RecordEscalated",
+            "NotifyEscalated",
+            "Escalated",
+        ]
+    );
     assert!(restarted_at(&env).await.is_none());
     let (timeline, outcome, record) = audit(&env, &incident).await;
     assert_eq!(timeline, ["opened", "error", "closed"]);
@@ -559,6 +606,17 @@ async fn an_analyzer_failure_still_remediates_with_a_fallback_summary() {
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
     let out = e.output.as_ref().unwrap();
     assert_eq!(out["analysis"]["result"]["provider"], "fallback");
+    let path = entered(&e);
+    assert_eq!(
+        path[path.len() - 5..],
+        [
+            "Analyze",
+            "AnalysisFallback",
+            "RecordClosed",
+            "Notify",
+            "Done"
+        ]
+    );
     assert_eq!(out["closed"]["outcome"], "remediated");
     assert_eq!(notes.lock().unwrap().len(), 1);
     let (timeline, outcome, _) = audit(&env, &incident).await;
