@@ -174,6 +174,9 @@ pub enum StartError {
     /// The kube client could not be built.
     #[error("kube client: {0}")]
     Client(String),
+    /// The state machine definition does not parse.
+    #[error("statemachines/remediation.asl.json: {0}")]
+    Definition(String),
 }
 
 /// Task tokens completed by the local executor: what SendTaskSuccess and SendTaskFailure are in

@@ -148,7 +148,7 @@ pub async fn serve(
         Vec::new(),
     )));
     let definition =
-        Arc::new(Definition::parse(DEFINITION).map_err(|e| LabStartError::Client(e.to_string()))?);
+        Arc::new(Definition::parse(DEFINITION).map_err(|e| LabStartError::Definition(e.to_string()))?);
     let ingest = Ingest::new(
         store.clone(),
         LabStarter {
