@@ -147,8 +147,9 @@ pub async fn serve(
         String::new(),
         Vec::new(),
     )));
-    let definition =
-        Arc::new(Definition::parse(DEFINITION).map_err(|e| LabStartError::Definition(e.to_string()))?);
+    let definition = Arc::new(
+        Definition::parse(DEFINITION).map_err(|e| LabStartError::Definition(e.to_string()))?,
+    );
     let ingest = Ingest::new(
         store.clone(),
         LabStarter {
