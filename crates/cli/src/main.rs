@@ -71,6 +71,12 @@ enum Command {
         #[arg(long, default_value = catalog::DEFAULT_POLICY)]
         policy: PathBuf,
     },
+    /// Redact secrets and personal data: text on standard input, line for line on standard output.
+    Redact {
+        /// Keep IP addresses (pod and node addresses an analysis needs).
+        #[arg(long)]
+        keep_ips: bool,
+    },
     /// Approve (or reject) an incident waiting for approval in a running `selfheal lab`.
     Approve {
         /// The incident id.
@@ -223,6 +229,20 @@ pub enum Format {
     Json,
 }
 
+/// `selfheal redact`: one redactor for the whole input, so placeholders are stable across lines.
+fn redact(keep_ips: bool) -> anyhow::Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let mut redactor =
+        selfheal_core::redact::Redactor::new(selfheal_core::redact::Options { ips: !keep_ips });
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lines() {
+        writeln!(out, "{}", redactor.redact(&line?))?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -301,6 +321,7 @@ fn main() -> ExitCode {
             runbooks,
             policy,
         }),
+        Command::Redact { keep_ips } => redact(keep_ips),
         Command::Approve {
             incident,
             reject,

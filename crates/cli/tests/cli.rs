@@ -242,3 +242,26 @@ fn states_validate_and_run_exit_2_on_an_invalid_definition() {
         );
     }
 }
+
+#[test]
+fn redact_rewrites_standard_input_line_for_line() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .arg("redact")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"login ana@example.com password=hunter22\npod backend-7d9f8c6b5-x2k4q ok\nagain ana@example.com\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out),
+        "login [REDACTED:email:1] password=[REDACTED:secret:1]\npod backend-7d9f8c6b5-x2k4q ok\nagain [REDACTED:email:1]\n"
+    );
+}

@@ -10,6 +10,7 @@ pub mod guardrail;
 pub mod incident;
 pub mod matcher;
 pub mod names;
+pub mod redact;
 pub mod remediation;
 pub mod runbook;
 pub mod triage;

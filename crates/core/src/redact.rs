@@ -1,0 +1,297 @@
+//! Redaction: secrets and personal data out of logs, events, annotations and labels before
+//! anything is stored or sent. One pass of one precompiled regex; each value becomes a typed
+//! placeholder (`[REDACTED:aws_access_key:1]`) that is stable within one [`Redactor`] (one
+//! incident), so "the same key in two places" survives. Hashes, UUIDs, digests, pod names and
+//! trace ids are left alone: every pattern is anchored on a prefix or a context.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+/// The kinds, in the order they are tried; the first that matches at a position wins.
+const PATTERNS: &[(&str, &str)] = &[
+    (
+        "private_key",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+    ),
+    (
+        "url_credentials",
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:[^\s@/]+@",
+    ),
+    (
+        "slack_webhook",
+        r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+",
+    ),
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ),
+    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}"),
+    ("basic_auth", r"(?i)\bbasic\s+[A-Za-z0-9+/]{12,}={0,2}"),
+    (
+        "aws_access_key",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b",
+    ),
+    (
+        "github_token",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b",
+    ),
+    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    (
+        "stripe_key",
+        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+    ),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai_key", r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}"),
+    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    // key=value, key: value and "key": "value" for the usual names and spellings; only the
+    // value is replaced.
+    (
+        "secret",
+        r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[_-]?key|apikey|aws_secret_access_key|secret_key)"?\s*[:=]\s*"?(?P<value>[^\s"',;&}]{4,})"#,
+    ),
+    (
+        "email",
+        r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+    ),
+    ("card", r"\b(?:\d[ -]?){12,18}\d\b"),
+    (
+        "phone",
+        r"(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}|\(\d{3}\) ?\d{3}-\d{4})\b",
+    ),
+    (
+        "ip",
+        r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
+    ),
+];
+
+static COMBINED: LazyLock<Regex> = LazyLock::new(|| {
+    let alternation: Vec<String> = PATTERNS
+        .iter()
+        .map(|(kind, re)| format!("(?P<{kind}>{re})"))
+        .collect();
+    Regex::new(&alternation.join("|")).expect("the patterns compile")
+});
+
+/// What to redact beyond secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Client IP addresses (off when IPs are pod or node addresses the analysis needs).
+    pub ips: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { ips: true }
+    }
+}
+
+/// Redacts text, numbering each distinct value per kind.
+#[derive(Debug, Default)]
+pub struct Redactor {
+    options: Options,
+    numbers: HashMap<(&'static str, String), u32>,
+    next: HashMap<&'static str, u32>,
+}
+
+impl Redactor {
+    /// A redactor for one incident.
+    pub fn new(options: Options) -> Self {
+        Redactor {
+            options,
+            ..Default::default()
+        }
+    }
+
+    /// `text` with every match replaced by its placeholder.
+    pub fn redact(&mut self, text: &str) -> String {
+        COMBINED
+            .replace_all(text, |caps: &Captures<'_>| self.replace(caps))
+            .into_owned()
+    }
+
+    fn replace(&mut self, caps: &Captures<'_>) -> String {
+        let whole = caps.get(0).map_or("", |m| m.as_str());
+        let Some(kind) = PATTERNS
+            .iter()
+            .map(|(k, _)| *k)
+            .find(|k| caps.name(k).is_some())
+        else {
+            return whole.to_owned();
+        };
+        let keep = match kind {
+            "card" => !luhn(whole),
+            "ip" => !self.options.ips,
+            _ => false,
+        };
+        if keep {
+            return whole.to_owned();
+        }
+        // For key=value only the value goes; the key stays for the reader.
+        let (prefix, value) = match (kind, caps.name("value")) {
+            ("secret", Some(v)) => (
+                &whole[..v.start() - caps.get(0).map_or(0, |m| m.start())],
+                v.as_str(),
+            ),
+            _ => ("", whole),
+        };
+        let placeholder = self.placeholder(kind, value);
+        let suffix_start = prefix.len() + value.len();
+        format!(
+            "{prefix}{placeholder}{}",
+            &whole[suffix_start.min(whole.len())..]
+        )
+    }
+
+    fn placeholder(&mut self, kind: &'static str, value: &str) -> String {
+        let n = match self.numbers.get(&(kind, value.to_owned())) {
+            Some(n) => *n,
+            None => {
+                let n = self.next.entry(kind).or_insert(0);
+                *n += 1;
+                let n = *n;
+                self.numbers.insert((kind, value.to_owned()), n);
+                n
+            }
+        };
+        format!("[REDACTED:{kind}:{n}]")
+    }
+}
+
+/// Whether the digits of `s` pass the Luhn check (card numbers do; most long numbers do not).
+fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(text: &str) -> String {
+        Redactor::new(Options::default()).redact(text)
+    }
+
+    #[test]
+    fn every_kind_is_replaced_by_its_placeholder() {
+        let cases = [
+            (
+                "key AKIAIOSFODNN7EXAMPLE used",
+                "key [REDACTED:aws_access_key:1] used",
+            ),
+            (
+                "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "aws_secret_access_key=[REDACTED:secret:1]",
+            ),
+            (
+                "token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
+                "token [REDACTED:github_token:1]",
+            ),
+            (
+                "slack xoxb-1234567890-abcdefghijkl",
+                "slack [REDACTED:slack_token:1]",
+            ),
+            (
+                "POST https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+                "POST [REDACTED:slack_webhook:1]",
+            ),
+            (
+                "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "stripe [REDACTED:stripe_key:1]",
+            ),
+            (
+                "google AIzaSyA-1234567890abcdefghijklmnopqrstu",
+                "google [REDACTED:google_api_key:1]",
+            ),
+            (
+                "openai sk-proj-abcdefghijklmnopqrstuvwx",
+                "openai [REDACTED:openai_key:1]",
+            ),
+            (
+                "claude sk-ant-api03-abcdefghijklmnopqrstuv",
+                "claude [REDACTED:anthropic_key:1]",
+            ),
+            (
+                "npm npm_abcdefghijklmnopqrstuvwxyz0123456789",
+                "npm [REDACTED:npm_token:1]",
+            ),
+            (
+                "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlLXBhcnQ",
+                "jwt [REDACTED:jwt:1]",
+            ),
+            (
+                "Authorization: Bearer abcdefghijklmnop0123",
+                "Authorization: [REDACTED:bearer:1]",
+            ),
+            (
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                "Authorization: [REDACTED:basic_auth:1]",
+            ),
+            (
+                "dsn postgres://app:hunter22@db:5432/shop",
+                "dsn [REDACTED:url_credentials:1]db:5432/shop",
+            ),
+            (
+                "{\"password\": \"hunter22\"}",
+                "{\"password\": \"[REDACTED:secret:1]\"}",
+            ),
+            ("api_key=abcd1234 next", "api_key=[REDACTED:secret:1] next"),
+            ("mail ana@example.com", "mail [REDACTED:email:1]"),
+            ("card 4111 1111 1111 1111 ok", "card [REDACTED:card:1] ok"),
+            ("call +1 415 555 2671", "call [REDACTED:phone:1]"),
+            ("client 203.0.113.7 said", "client [REDACTED:ip:1] said"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), want, "{input}");
+        }
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(redact(pem), "[REDACTED:private_key:1]");
+    }
+
+    #[test]
+    fn look_alikes_survive() {
+        for keep in [
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "request 123e4567-e89b-12d3-a456-426614174000 failed",
+            "pod backend-7d9f8c6b5-x2k4q restarted",
+            "trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
+            "at 2026-11-25T21:30:00Z exit code 137",
+            "order 1234567890123 total",
+            "image ghcr.io/shop/backend:2.1.0",
+        ] {
+            assert_eq!(redact(keep), keep);
+        }
+    }
+
+    #[test]
+    fn placeholders_are_stable_within_an_incident() {
+        let mut r = Redactor::new(Options::default());
+        let a = r.redact("first AKIAIOSFODNN7EXAMPLE then AKIAI44QH8DHBEXAMPLE");
+        let b = r.redact("again AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            a,
+            "first [REDACTED:aws_access_key:1] then [REDACTED:aws_access_key:2]"
+        );
+        assert_eq!(b, "again [REDACTED:aws_access_key:1]");
+        let kept = Redactor::new(Options { ips: false }).redact("node 10.0.1.11");
+        assert_eq!(kept, "node 10.0.1.11");
+    }
+}
