@@ -17,7 +17,7 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
     (
         "url_credentials",
-        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:[^\s@/]+@",
+        r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:[^\s@/]+@",
     ),
     (
         "slack_webhook",
@@ -25,45 +25,45 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
     (
         "jwt",
-        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     ),
-    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{16,}"),
-    ("basic_auth", r"(?i)\bbasic\s+[A-Za-z0-9+/]{12,}={0,2}"),
+    ("bearer", r"(?i)(?-u:\b)bearer\s+[A-Za-z0-9._~+/=-]{16,}"),
+    ("basic_auth", r"(?i)(?-u:\b)basic\s+[A-Za-z0-9+/]{12,}={0,2}"),
     (
         "aws_access_key",
-        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b",
+        r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?-u:\b)",
     ),
     (
         "github_token",
-        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b",
+        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})(?-u:\b)",
     ),
-    ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    ("slack_token", r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}"),
     (
         "stripe_key",
-        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+        r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}(?-u:\b)",
     ),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai_key", r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}"),
-    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("google_api_key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)"),
+    ("anthropic_key", r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai_key", r"(?-u:\b)sk-(?:proj-)?[A-Za-z0-9_-]{20,}"),
+    ("npm_token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)"),
     // key=value, key: value and "key": "value" for the usual names and spellings; only the
     // value is replaced.
     (
         "secret",
-        r#"(?i)\b(?:password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[_-]?key|apikey|aws_secret_access_key|secret_key)"?\s*[:=]\s*"?(?P<value>[^\s"',;&}]{4,})"#,
+        r#"(?i)(?-u:\b)(?:password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[_-]?key|apikey|aws_secret_access_key|secret_key)"?\s*[:=]\s*"?(?P<value>[^\s"',;&}]{4,})"#,
     ),
     (
         "email",
-        r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+        r"(?-u:\b)[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?-u:\b)",
     ),
-    ("card", r"\b(?:\d[ -]?){12,18}\d\b"),
+    ("card", r"(?-u:\b)(?:\d[ -]?){12,18}\d(?-u:\b)"),
     (
         "phone",
-        r"(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}|\(\d{3}\) ?\d{3}-\d{4})\b",
+        r"(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}|\(\d{3}\) ?\d{3}-\d{4})(?-u:\b)",
     ),
     (
         "ip",
-        r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
+        r"(?-u:\b)(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?-u:\b)",
     ),
 ];
 
@@ -72,6 +72,7 @@ static COMBINED: LazyLock<Regex> = LazyLock::new(|| {
         .iter()
         .map(|(kind, re)| format!("(?P<{kind}>{re})"))
         .collect();
+    // ASCII word boundaries (`(?-u:\b)`) keep the whole alternation on the fast DFA engines.
     Regex::new(&alternation.join("|")).expect("the patterns compile")
 });
 
