@@ -28,7 +28,10 @@ const PATTERNS: &[(&str, &str)] = &[
         r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     ),
     ("bearer", r"(?i)(?-u:\b)bearer\s+[A-Za-z0-9._~+/=-]{16,}"),
-    ("basic_auth", r"(?i)(?-u:\b)basic\s+[A-Za-z0-9+/]{12,}={0,2}"),
+    (
+        "basic_auth",
+        r"(?i)(?-u:\b)basic\s+[A-Za-z0-9+/]{12,}={0,2}",
+    ),
     (
         "aws_access_key",
         r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?-u:\b)",
