@@ -7,7 +7,8 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use selfheal_core::{IncidentId, Target};
+use selfheal_core::audit::Outcome;
+use selfheal_core::{IncidentId, Mode, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,7 +34,7 @@ pub struct TimelineEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Closing {
     /// remediated, escalated or dry-run.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// When the workflow closed it.
     pub closed_at: DateTime<Utc>,
     /// From the alert's start to the close, for remediated incidents.
@@ -46,7 +47,7 @@ pub struct Closing {
     /// The runbook that ran.
     pub runbook: String,
     /// enforce or dry-run.
-    pub mode: String,
+    pub mode: Mode,
 }
 
 /// What closing changes in the circuit breaker.

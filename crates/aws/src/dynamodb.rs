@@ -54,16 +54,28 @@ fn key(pk: String, sk: &str) -> Item {
 }
 
 fn incident_key(id: &IncidentId) -> Item {
-    key(format!("incident#{id}"), "incident")
+    key(incident_pk(id), "incident")
+}
+
+fn incident_pk(id: &IncidentId) -> String {
+    format!("incident#{id}")
+}
+
+fn target_pk(target: &Target) -> String {
+    format!("target#{}", target_key(target))
 }
 
 fn target_item_key(target: &Target) -> Item {
-    key(format!("target#{}", target_key(target)), "guardrail")
+    key(target_pk(target), "guardrail")
+}
+
+fn budget_pk(now: DateTime<Utc>) -> String {
+    let window = budget_window(now).to_rfc3339_opts(SecondsFormat::Secs, true);
+    format!("budget#{window}")
 }
 
 fn budget_key(now: DateTime<Utc>) -> Item {
-    let window = budget_window(now).to_rfc3339_opts(SecondsFormat::Secs, true);
-    key(format!("budget#{window}"), "budget")
+    key(budget_pk(now), "budget")
 }
 
 fn kill_switch_key() -> Item {
@@ -208,6 +220,18 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// One update of a transaction, on this table.
+    fn transact_update(
+        &self,
+        update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    ) -> Result<TransactWriteItem, StoreError> {
+        update
+            .table_name(&self.table)
+            .build()
+            .map(|u| TransactWriteItem::builder().update(u).build())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
     /// How a settled record ended, or None while it is still claimed.
     fn settled(item: &Item) -> Result<Option<Settled>, StoreError> {
         match get_s(item, "outcome") {
@@ -314,14 +338,7 @@ impl IncidentStore for DynamoStore {
             .and_then(|mut r| r.remove(&self.table))
             .unwrap_or_default();
         let find = |pk: &str| items.iter().find(|i| get_s(i, "pk") == Some(pk));
-        let target_pk = format!("target#{}", target_key(target));
-        let budget = budget_key(now);
-        let budget_pk = budget
-            .get("pk")
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default();
-        let target_item = find(&target_pk);
+        let target_item = find(&target_pk(target));
         Ok(GuardrailState {
             kill_switch: find("config")
                 .and_then(|i| i.get("enabled"))
@@ -331,7 +348,7 @@ impl IncidentStore for DynamoStore {
             last_action_at: target_item
                 .and_then(|i| get_n(i, "last_action_at"))
                 .and_then(DateTime::from_timestamp_millis),
-            actions_last_hour: find(&budget_pk)
+            actions_last_hour: find(&budget_pk(now))
                 .and_then(|i| get_n(i, "used"))
                 .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
             consecutive_failures: target_item
@@ -351,12 +368,7 @@ impl IncidentStore for DynamoStore {
     ) -> Result<Reservation, StoreError> {
         let json =
             serde_json::to_string(incident).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
-            u.table_name(&self.table)
-                .build()
-                .map(|u| TransactWriteItem::builder().update(u).build())
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
-        };
+        let build = |u| self.transact_update(u);
         let claimed = build(
             Update::builder()
                 .set_key(Some(incident_key(&claim.id)))
@@ -515,7 +527,7 @@ impl AuditLog for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(key(
-                format!("incident#{id}"),
+                incident_pk(id),
                 &format!("event#{:06}", event.seq),
             )))
             .item("kind", s(&event.kind))
@@ -544,12 +556,7 @@ impl AuditLog for DynamoStore {
     ) -> Result<Closing, StoreError> {
         let json =
             serde_json::to_string(closing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let build = |u: aws_sdk_dynamodb::types::builders::UpdateBuilder| {
-            u.table_name(&self.table)
-                .build()
-                .map(|u| TransactWriteItem::builder().update(u).build())
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
-        };
+        let build = |u| self.transact_update(u);
         let mut request = self.client.transact_write_items().transact_items(build(
             Update::builder()
                 .set_key(Some(incident_key(id)))
@@ -561,7 +568,7 @@ impl AuditLog for DynamoStore {
                 .expression_attribute_names("#mode", "mode")
                 .expression_attribute_names("#tg", "target")
                 .expression_attribute_values(":runbook", s(&closing.runbook))
-                .expression_attribute_values(":mode", s(&closing.mode))
+                .expression_attribute_values(":mode", s(closing.mode.as_str()))
                 .expression_attribute_values(":target", s(target_key(&closing.target)))
                 .expression_attribute_values(
                     ":mttr",
@@ -569,7 +576,7 @@ impl AuditLog for DynamoStore {
                 )
                 .condition_expression("attribute_not_exists(final_outcome)")
                 .expression_attribute_values(":closing", s(json))
-                .expression_attribute_values(":outcome", s(&closing.outcome))
+                .expression_attribute_values(":outcome", s(closing.outcome.as_str()))
                 .expression_attribute_values(
                     ":at",
                     s(closing
@@ -645,7 +652,7 @@ impl AuditLog for DynamoStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
-            .expression_attribute_values(":pk", s(format!("incident#{id}")))
+            .expression_attribute_values(":pk", s(incident_pk(id)))
             .expression_attribute_values(":events", s("event#"))
             .consistent_read(true)
             .send()

@@ -8,19 +8,9 @@ use selfheal_aws::audit::{Archive, AuditLog, Closing, FailureCount, TimelineEven
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::s3::S3Archive;
 use selfheal_aws::store::{IncidentStore, ReplayGuard};
-use selfheal_core::{IncidentId, Target, TargetKind};
+use selfheal_core::audit::Outcome;
+use selfheal_core::{IncidentId, Mode, Target, TargetKind};
 use serde_json::json;
-
-async fn config(url: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
-}
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -29,7 +19,7 @@ fn t(s: &str) -> DateTime<Utc> {
 #[tokio::test]
 async fn audit_items_replays_and_records_are_written_once() {
     let moto = selfheal_testkit::moto().await;
-    let config = config(&moto.url).await;
+    let config = moto.aws_config().await;
     let store = DynamoStore::new(&config, "incidents");
     store.create_table().await.unwrap();
     let id = IncidentId::derive("f", t("2026-11-25T21:00:00Z"));
@@ -90,28 +80,28 @@ async fn audit_items_replays_and_records_are_written_once() {
         kind: TargetKind::Deployment,
         name: "frontend".into(),
     };
-    let closing = |outcome: &str| Closing {
-        outcome: outcome.into(),
+    let closing = |outcome: Outcome| Closing {
+        outcome,
         closed_at: now,
         mttr_seconds: None,
         execution: "arn:x".into(),
         target: target.clone(),
         runbook: "restart-pods".into(),
-        mode: "enforce".into(),
+        mode: Mode::Enforce,
     };
     let first = store
-        .close(&id, &closing("escalated"), FailureCount::Increment)
+        .close(&id, &closing(Outcome::Escalated), FailureCount::Increment)
         .await
         .unwrap();
-    assert_eq!(first.outcome, "escalated");
+    assert_eq!(first.outcome, Outcome::Escalated);
     let again = store
-        .close(&id, &closing("remediated"), FailureCount::Reset)
+        .close(&id, &closing(Outcome::Remediated), FailureCount::Reset)
         .await
         .unwrap();
-    assert_eq!(again.outcome, "escalated", "the first close stands");
+    assert_eq!(again.outcome, Outcome::Escalated, "the first close stands");
     assert_eq!(
         store.closing(&id).await.unwrap().unwrap().outcome,
-        "escalated"
+        Outcome::Escalated
     );
     let state = store.guardrail_state(&target, now).await.unwrap();
     assert_eq!(state.consecutive_failures, 1, "counted once");

@@ -9,15 +9,32 @@ use selfheal_kube_sim::{Scenario, kubeconfig};
 use crate::catalog;
 
 /// `selfheal lab`'s arguments.
+#[derive(Debug, clap::Args)]
 pub struct Args {
-    pub listen: String,
-    pub sim_listen: String,
-    pub scenario: PathBuf,
-    pub kubeconfig_out: Option<PathBuf>,
-    pub token: String,
-    pub slack_file: PathBuf,
-    pub runbooks: PathBuf,
-    pub policy: PathBuf,
+    /// Address of the lab (POST /alerts, POST /approvals/INCIDENT, GET /incidents/INCIDENT).
+    #[arg(long, default_value = "127.0.0.1:9095")]
+    listen: String,
+    /// Address of kube-sim.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    sim_listen: String,
+    /// The scenario (YAML).
+    #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
+    scenario: PathBuf,
+    /// Write a kubeconfig for kube-sim here.
+    #[arg(long)]
+    kubeconfig_out: Option<PathBuf>,
+    /// The bearer token Alertmanager presents.
+    #[arg(long, env = "SELFHEAL_WEBHOOK_TOKEN")]
+    token: String,
+    /// Where Slack messages go (JSON lines).
+    #[arg(long, default_value = "selfheal-slack.jsonl")]
+    slack_file: PathBuf,
+    /// The runbook catalog.
+    #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
+    runbooks: PathBuf,
+    /// The guardrail policy.
+    #[arg(long, default_value = catalog::DEFAULT_POLICY)]
+    policy: PathBuf,
 }
 
 /// Serves the lab until interrupted.

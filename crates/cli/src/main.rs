@@ -45,32 +45,7 @@ enum Command {
     },
     /// The whole flow on 127.0.0.1: kube-sim, the ingest behind POST /alerts, the workflow on the
     /// local executor with the real handlers, approvals, the audit.
-    Lab {
-        /// Address of the lab (POST /alerts, POST /approvals/INCIDENT, GET /incidents/INCIDENT).
-        #[arg(long, default_value = "127.0.0.1:9095")]
-        listen: String,
-        /// Address of kube-sim.
-        #[arg(long, default_value = "127.0.0.1:6443")]
-        sim_listen: String,
-        /// The scenario (YAML).
-        #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
-        scenario: PathBuf,
-        /// Write a kubeconfig for kube-sim here.
-        #[arg(long)]
-        kubeconfig_out: Option<PathBuf>,
-        /// The bearer token Alertmanager presents.
-        #[arg(long, env = "SELFHEAL_WEBHOOK_TOKEN")]
-        token: String,
-        /// Where Slack messages go (JSON lines).
-        #[arg(long, default_value = "selfheal-slack.jsonl")]
-        slack_file: PathBuf,
-        /// The runbook catalog.
-        #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
-        runbooks: PathBuf,
-        /// The guardrail policy.
-        #[arg(long, default_value = catalog::DEFAULT_POLICY)]
-        policy: PathBuf,
-    },
+    Lab(lab::Args),
     /// Redact secrets and personal data: text on standard input, line for line on standard output.
     Redact {
         /// Keep IP addresses (pod and node addresses an analysis needs).
@@ -302,25 +277,7 @@ fn main() -> ExitCode {
                 FaultCommand::List => sim::FaultCommand::List,
             },
         ),
-        Command::Lab {
-            listen,
-            sim_listen,
-            scenario,
-            kubeconfig_out,
-            token,
-            slack_file,
-            runbooks,
-            policy,
-        } => lab::serve(lab::Args {
-            listen,
-            sim_listen,
-            scenario,
-            kubeconfig_out,
-            token,
-            slack_file,
-            runbooks,
-            policy,
-        }),
+        Command::Lab(args) => lab::serve(args),
         Command::Redact { keep_ips } => redact(keep_ips),
         Command::Approve {
             incident,

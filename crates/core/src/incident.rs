@@ -220,6 +220,16 @@ pub enum Mode {
     DryRun,
 }
 
+impl Mode {
+    /// The spelling in JSON and DynamoDB.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::DryRun => "dry-run",
+        }
+    }
+}
+
 /// The Step Functions execution input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {

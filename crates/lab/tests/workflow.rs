@@ -15,7 +15,7 @@ use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::s3::S3Archive;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::{
-    Catalog, Decision, Disposition, GuardrailState, Incident, Mode, Policy, Workflow, assess,
+    Decision, Disposition, GuardrailState, Incident, Mode, Policy, Workflow, assess,
 };
 use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario};
 use selfheal_lab::{DEFINITION, Lab};
@@ -42,14 +42,7 @@ struct Env {
 
 async fn env() -> Env {
     let moto = selfheal_testkit::moto().await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
+    let config = moto.aws_config().await;
     let store = DynamoStore::new(&config, "selfheal-incidents");
     store.create_table().await.unwrap();
     aws_sdk_s3::Client::from_conf(
@@ -102,16 +95,8 @@ fn incident(env: &Env, policy: &Policy) -> Incident {
     .unwrap()
     .alerts
     .remove(0);
-    let files = std::fs::read_dir(repo("statemachines/runbooks"))
-        .unwrap()
-        .map(|e| e.unwrap().path());
-    let catalog = Catalog::parse(files.map(|p| {
-        (
-            p.display().to_string(),
-            std::fs::read_to_string(&p).unwrap(),
-        )
-    }))
-    .unwrap();
+    // The catalog the ingest is built with.
+    let catalog = selfheal_ingest::embedded::catalog().unwrap();
     match assess(
         &alert,
         &catalog,
@@ -131,7 +116,12 @@ type Notes = Arc<Mutex<Vec<Value>>>;
 
 /// An analyzer that answers (or fails), and records notifications.
 fn analyzer(fails: bool, notes: Notes) -> InProcess {
-    InProcess::new().with("selfheal-analyzer", move |payload: Value| {
+    with_analyzer(InProcess::new(), fails, notes)
+}
+
+/// `functions` with the analyzer stand-in added.
+fn with_analyzer(functions: InProcess, fails: bool, notes: Notes) -> InProcess {
+    functions.with("selfheal-analyzer", move |payload: Value| {
         let notes = notes.clone();
         async move {
             match payload["kind"].as_str() {
@@ -415,14 +405,7 @@ async fn execute_with_human(
     decide: Option<bool>,
 ) -> (Execution, Vec<Value>) {
     let requests = Notes::default();
-    let functions = analyzer(false, Notes::default());
-    let functions = approval(requests.clone()).with("selfheal-analyzer", {
-        let f = functions.clone();
-        move |p: Value| {
-            let f = f.clone();
-            async move { selfheal_states::Dispatcher::invoke(&f, "selfheal-analyzer", p).await }
-        }
-    });
+    let functions = with_analyzer(approval(requests.clone()), false, Notes::default());
     let executor = Executor::new(
         Arc::new(
             env.lab
@@ -635,25 +618,20 @@ async fn a_slack_click_approves_through_the_approval_handler() {
     // executor's tokens, the executor invokes the handler.
     let approver_cell: Arc<std::sync::OnceLock<Arc<Approver>>> = Arc::default();
     let cell = approver_cell.clone();
-    let analyzer = analyzer(false, Notes::default());
-    let functions = InProcess::new()
-        .with("selfheal-approval", move |payload: Value| {
-            let approver = cell.get().unwrap().clone();
-            async move {
-                let task = serde_json::from_value(payload).unwrap();
-                approver
-                    .request(&task)
-                    .await
-                    .map_err(|e| InvokeError::Function {
-                        error_type: "ApprovalNotRequested".into(),
-                        error_message: e.to_string(),
-                    })
-            }
-        })
-        .with("selfheal-analyzer", move |p: Value| {
-            let a = analyzer.clone();
-            async move { selfheal_states::Dispatcher::invoke(&a, "selfheal-analyzer", p).await }
-        });
+    let functions = InProcess::new().with("selfheal-approval", move |payload: Value| {
+        let approver = cell.get().unwrap().clone();
+        async move {
+            let task = serde_json::from_value(payload).unwrap();
+            approver
+                .request(&task)
+                .await
+                .map_err(|e| InvokeError::Function {
+                    error_type: "ApprovalNotRequested".into(),
+                    error_message: e.to_string(),
+                })
+        }
+    });
+    let functions = with_analyzer(functions, false, Notes::default());
     let executor = Arc::new(Executor::new(
         Arc::new(
             env.lab

@@ -21,6 +21,19 @@ impl Server {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The AWS SDK configuration for a moto server: its endpoint, us-east-1, moto's test
+    /// credentials.
+    pub async fn aws_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
 }
 
 impl Drop for Server {

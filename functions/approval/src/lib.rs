@@ -9,14 +9,11 @@
 pub mod slack;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
-use http::HeaderValue;
 use selfheal_aws::audit::AuditLog;
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::{ReplayGuard, StoreError};
-use selfheal_core::Incident;
+use selfheal_core::{Incident, apigw};
 use selfheal_slack::Slack;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -153,13 +150,8 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
         request: &ApiGatewayV2httpRequest,
         now: DateTime<Utc>,
     ) -> ApiGatewayV2httpResponse {
-        let body = match (&request.body, request.is_base64_encoded) {
-            (None, _) => Vec::new(),
-            (Some(b), false) => b.clone().into_bytes(),
-            (Some(b), true) => base64::engine::general_purpose::STANDARD
-                .decode(b)
-                .unwrap_or_default(),
-        };
+        // A body that is not valid base64 cannot carry a valid signature either: it fails below.
+        let body = apigw::body(request).unwrap_or_default();
         let (status, text) = match self.decide(&request.headers, &body, now).await {
             Ok(d) if d.click.approve => (
                 200,
@@ -174,7 +166,7 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
                 (e.status(), e.to_string())
             }
         };
-        response(
+        apigw::json_response(
             status,
             &json!({"replace_original": status == 200, "text": text}),
         )
@@ -198,15 +190,4 @@ pub async fn complete<C: TaskCallback>(
     }
     info!(user = click.user, approve = click.approve, "decided");
     Ok(())
-}
-
-fn response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
-    let mut r = ApiGatewayV2httpResponse::default();
-    r.status_code = status.into();
-    r.headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r.body = Some(Body::Text(body.to_string()));
-    r
 }

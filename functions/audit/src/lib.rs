@@ -136,16 +136,13 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             )
             .await?;
         let closing = Closing {
-            outcome: outcome.as_str().into(),
+            outcome,
             closed_at: r.at,
             mttr_seconds,
             execution: r.execution.clone(),
             target: incident.target.clone(),
             runbook: incident.runbook.id.clone(),
-            mode: match incident.mode {
-                Mode::Enforce => "enforce".into(),
-                Mode::DryRun => "dry-run".into(),
-            },
+            mode: incident.mode,
         };
         let failures = match outcome {
             Outcome::Remediated => FailureCount::Reset,
@@ -166,16 +163,11 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             .archive
             .put_once(&record_key(&incident.id, incident.received_at), &record)
             .await?;
-        info!(incident_id = %incident.id, outcome = first.outcome, written, "closed");
-        let outcome = match first.outcome.as_str() {
-            "remediated" => Outcome::Remediated,
-            "dry-run" => Outcome::DryRun,
-            _ => Outcome::Escalated,
-        };
+        info!(incident_id = %incident.id, outcome = first.outcome.as_str(), written, "closed");
         Ok(AuditResponse {
             circuit_open: false,
             failures: 0,
-            outcome: Some(outcome),
+            outcome: Some(first.outcome),
         })
     }
 }

@@ -2,13 +2,12 @@
 //! an SNS event (Amazon Managed Prometheus). Both end in [`Ingest::notification`].
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use http::{HeaderValue, Method};
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::starter::ExecutionStarter;
 use selfheal_aws::store::IncidentStore;
+use selfheal_core::apigw;
 use serde_json::{Value, json};
 use tracing::{error, warn};
 
@@ -74,15 +73,9 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
         if request.request_context.http.method != Method::POST {
             return response(405, &json!({"error": "POST alerts to this endpoint"}));
         }
-        let body = match (&request.body, request.is_base64_encoded) {
-            (None, _) => Vec::new(),
-            (Some(b), false) => b.clone().into_bytes(),
-            (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    return response(400, &json!({"error": format!("body is not base64: {e}")}));
-                }
-            },
+        let body = match apigw::body(request) {
+            Ok(bytes) => bytes,
+            Err(e) => return response(400, &json!({"error": format!("body is not base64: {e}")})),
         };
         let result = self.webhook(&request.headers, &body, now).await;
         self.metrics(&result, now);
@@ -105,17 +98,12 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
     }
 }
 
+/// A JSON response; a 503 also says when Alertmanager may try again.
 fn response(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
-    let mut r = ApiGatewayV2httpResponse::default();
-    r.status_code = status.into();
-    r.headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut r = apigw::json_response(status, body);
     if status == 503 {
         r.headers
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-    r.body = Some(Body::Text(body.to_string()));
     r
 }

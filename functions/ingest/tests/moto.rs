@@ -19,31 +19,6 @@ use serde_json::{Value, json};
 
 use common::*;
 
-/// Fails the first `n` calls of the client it is installed on, before they are sent: what an
-/// outage or throttling looks like to the caller.
-#[derive(Debug)]
-struct FailFirst(AtomicUsize);
-
-impl Intercept for FailFirst {
-    fn name(&self) -> &'static str {
-        "FailFirst"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let left = self.0.load(Ordering::SeqCst);
-        if left > 0 {
-            self.0.store(left - 1, Ordering::SeqCst);
-            return Err("injected failure".into());
-        }
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn accepted_once_then_duplicate_on_redelivery() {
     let env = Env::new().await;
@@ -343,7 +318,7 @@ async fn a_dynamodb_failure_is_a_503_and_the_retry_completes_it() {
     // without deciding again (the cooldown it reserved does not refuse it).
     let sfn = aws_sdk_sfn::Client::from_conf(
         aws_sdk_sfn::config::Builder::from(&env.config)
-            .interceptor(FailFirst(AtomicUsize::new(1)))
+            .interceptor(SkipThenFail::new(0))
             .build(),
     );
     let starter = SfnStarter::with_client(sfn, &env.state_machine);
@@ -361,7 +336,8 @@ async fn a_dynamodb_failure_is_a_503_and_the_retry_completes_it() {
     assert_eq!(env.executions().await.len(), 4);
 }
 
-/// Lets `skip` calls through, fails the next one, then lets everything through.
+/// Lets `skip` calls through, fails the next one before it is sent (what an outage or throttling
+/// looks like to the caller, which moto cannot produce on demand), then lets everything through.
 #[derive(Debug)]
 struct SkipThenFail {
     calls: AtomicUsize,

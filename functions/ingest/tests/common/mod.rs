@@ -28,14 +28,7 @@ pub const TABLE: &str = "selfheal-incidents";
 impl Env {
     pub async fn new() -> Env {
         let moto = selfheal_testkit::moto().await;
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&moto.url)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await;
+        let config = moto.aws_config().await;
         DynamoStore::new(&config, TABLE)
             .create_table()
             .await
