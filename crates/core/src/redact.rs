@@ -116,6 +116,23 @@ impl Redactor {
             .into_owned()
     }
 
+    /// Every string in `value`, object keys included, redacted in place (evidence bundles,
+    /// Slack messages): the same placeholders as [`Redactor::redact`] for the same values.
+    pub fn redact_json(&mut self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => *s = self.redact(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            Value::Object(map) => {
+                for (key, mut v) in std::mem::take(map) {
+                    self.redact_json(&mut v);
+                    map.insert(self.redact(&key), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn replace(&mut self, caps: &Captures<'_>) -> String {
         let whole = caps.get(0).map_or("", |m| m.as_str());
         let Some(kind) = PATTERNS

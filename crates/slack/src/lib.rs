@@ -38,6 +38,35 @@ pub enum Slack {
 }
 
 impl Slack {
+    /// The destination the environment names: SLACK_BOT_TOKEN_SECRET_ID with SLACK_CHANNEL (the
+    /// Web API, threads), or SLACK_WEBHOOK_SECRET_ID; `None` when neither is set. `secret`
+    /// reads a secret by id (Secrets Manager in Lambda).
+    pub async fn from_env<F, Fut, E>(secret: F) -> Result<Option<Slack>, String>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<String, E>>,
+        E: std::fmt::Display,
+    {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let read = |id: String| {
+            let fetched = secret(id.clone());
+            async move { fetched.await.map_err(|e| format!("secret {id}: {e}")) }
+        };
+        if let Some(id) = var("SLACK_BOT_TOKEN_SECRET_ID") {
+            let channel = var("SLACK_CHANNEL")
+                .ok_or("SLACK_BOT_TOKEN_SECRET_ID is set without SLACK_CHANNEL")?;
+            return Ok(Some(Slack::Bot {
+                api: "https://slack.com/api".into(),
+                token: read(id).await?,
+                channel,
+            }));
+        }
+        match var("SLACK_WEBHOOK_SECRET_ID") {
+            Some(id) => Ok(Some(Slack::Webhook(read(id).await?))),
+            None => Ok(None),
+        }
+    }
+
     /// Posts `message` (a Block Kit payload: `text` and `blocks`), in the thread of `thread_ts`
     /// when given and supported. Returns the message's `ts` when Slack gives one.
     pub async fn post(

@@ -47,18 +47,12 @@ async fn main() -> Result<(), Error> {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
-    let slack = match std::env::var("SLACK_BOT_TOKEN_SECRET_ID") {
-        Ok(id) => Slack::Bot {
-            api: "https://slack.com/api".into(),
-            token: ManagedSecret::new(&config, id).fetch().await?,
-            channel: env("SLACK_CHANNEL")?,
-        },
-        Err(_) => Slack::Webhook(
-            ManagedSecret::new(&config, env("SLACK_WEBHOOK_SECRET_ID")?)
-                .fetch()
-                .await?,
-        ),
-    };
+    let slack = Slack::from_env(|id| {
+        let secret = ManagedSecret::new(&config, id);
+        async move { secret.fetch().await }
+    })
+    .await?
+    .ok_or("set SLACK_BOT_TOKEN_SECRET_ID and SLACK_CHANNEL, or SLACK_WEBHOOK_SECRET_ID")?;
     let approver = Approver::new(
         SfnCallback::new(&config),
         DynamoStore::new(&config, env("INCIDENTS_TABLE")?),
