@@ -83,15 +83,21 @@ impl Gatherer {
         evidence
     }
 
+    /// The deployment that owns a pod; when the pod is gone (evicted, restarted), the one
+    /// that owns the ReplicaSet its name extends.
     async fn owner_deployment(&self, ns: &str, pod: &str) -> Option<String> {
-        let pod = ok(Api::<Pod>::namespaced(self.client.clone(), ns)
+        let found = ok(Api::<Pod>::namespaced(self.client.clone(), ns)
             .get_opt(pod)
             .await)
-        .flatten()?;
-        let rs = owner(&pod.metadata, "ReplicaSet")?;
+        .flatten();
+        let rs = match found {
+            Some(p) => owner(&p.metadata, "ReplicaSet")?,
+            None => pod.rsplit_once('-')?.0.to_owned(),
+        };
         let rs = ok(Api::<ReplicaSet>::namespaced(self.client.clone(), ns)
-            .get(&rs)
-            .await)?;
+            .get_opt(&rs)
+            .await)
+        .flatten()?;
         owner(&rs.metadata, "Deployment")
     }
 
@@ -136,12 +142,23 @@ impl Gatherer {
             .iter()
             .filter_map(|p| p.spec.as_ref()?.node_name.clone())
             .collect();
-        let api = Api::<Node>::all(self.client.clone());
-        for node in nodes {
-            evidence
-                .nodes
-                .extend(ok(api.get_opt(&node).await).flatten());
-        }
+        // The pods' nodes, and every node in trouble: a pod the trouble evicted is gone, and
+        // its node with it, from the pods' view.
+        let all = ok(Api::<Node>::all(self.client.clone())
+            .list(&ListParams::default())
+            .await)
+        .map(|l| l.items)
+        .unwrap_or_default();
+        evidence.nodes = all
+            .into_iter()
+            .filter(|n| {
+                n.metadata
+                    .name
+                    .as_ref()
+                    .is_some_and(|name| nodes.contains(name))
+                    || troubled(n)
+            })
+            .collect();
     }
 
     async fn node_scope(&self, node: &str, evidence: &mut Evidence) {
@@ -342,6 +359,14 @@ impl Gatherer {
             }
         }
     }
+}
+
+/// Not Ready, or under disk, memory or PID pressure.
+fn troubled(node: &Node) -> bool {
+    node.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| (c.type_ == "Ready") != (c.status == "True"))
 }
 
 fn ok<T>(result: Result<T, kube::Error>) -> Option<T> {

@@ -174,7 +174,7 @@ pub fn analyze(evidence: &Evidence) -> Finding {
         node_not_ready(evidence),
         disk_pressure(evidence),
         oom_killed(&containers),
-        bad_rollout(evidence, &containers, now),
+        bad_rollout(evidence, &containers),
         app_crash(evidence, &containers, now),
         readiness_failing(evidence, &containers),
         dependency_down(evidence, &containers),
@@ -381,6 +381,21 @@ fn node_conditions(evidence: &Evidence) -> Vec<(&str, &str, &str, Option<DateTim
         .collect()
 }
 
+/// Whether a node bears on the incident: the target's pods run on it, the alert names it, or
+/// a node failure evicted one of them.
+fn concerns(evidence: &Evidence, node: &str) -> bool {
+    let hosts = evidence
+        .pods
+        .iter()
+        .any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node));
+    let named = evidence.alert.labels.get("node").map(String::as_str) == Some(node);
+    let evicted = evidence.events.iter().any(|e| {
+        e.reason.as_deref() == Some("TaintManagerEviction")
+            && e.involved_object.kind.as_deref() == Some("Pod")
+    });
+    hosts || named || evicted
+}
+
 fn node_not_ready(evidence: &Evidence) -> Option<Candidate> {
     let (node, _, status, since) = node_conditions(evidence)
         .into_iter()
@@ -391,6 +406,12 @@ fn node_not_ready(evidence: &Evidence) -> Option<Candidate> {
         .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
         .filter_map(|p| p.metadata.name.as_deref())
         .collect();
+    let evicted: Vec<&str> = evidence
+        .events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("TaintManagerEviction"))
+        .filter_map(|e| e.involved_object.name.as_deref())
+        .collect();
     let mut facts = vec![format!(
         "node {node} Ready={status}{}",
         since
@@ -400,9 +421,13 @@ fn node_not_ready(evidence: &Evidence) -> Option<Candidate> {
     if !on_it.is_empty() {
         facts.push(format!("pods on it: {}", on_it.join(", ")));
     }
+    if !evicted.is_empty() {
+        facts.push(format!("evicted: {}", evicted.join(", ")));
+    }
     Some(Candidate {
         cause: Cause::NodeNotReady,
-        score: 0.9,
+        // A node in trouble elsewhere in the cluster is context, not the cause.
+        score: if concerns(evidence, node) { 0.9 } else { 0.35 },
         headline: format!("Node {node} is not Ready; the kubelet stopped reporting"),
         facts,
     })
@@ -415,7 +440,7 @@ fn disk_pressure(evidence: &Evidence) -> Option<Candidate> {
     {
         return Some(Candidate {
             cause: Cause::DiskPressure,
-            score: 0.93,
+            score: if concerns(evidence, node) { 0.93 } else { 0.35 },
             headline: format!("Node {node} is out of disk (DiskPressure); the kubelet evicts pods"),
             facts: vec![format!(
                 "node {node} DiskPressure=True{}",
@@ -500,8 +525,8 @@ fn oom_named(oom: &[&Container], c: &Container) -> bool {
         .any(|o| o.name() == c.name() && o.pod_name() == c.pod_name())
 }
 
-/// The revision of each ReplicaSet (by pod-template-hash) and its image.
-fn revisions(evidence: &Evidence) -> BTreeMap<String, (u64, String, Option<DateTime<Utc>>)> {
+/// The revision of each ReplicaSet (by pod-template-hash) and its first image.
+fn revisions(evidence: &Evidence) -> BTreeMap<String, (u64, String)> {
     evidence
         .replicasets
         .iter()
@@ -527,34 +552,33 @@ fn revisions(evidence: &Evidence) -> BTreeMap<String, (u64, String, Option<DateT
                 .and_then(|s| s.containers.first())
                 .and_then(|c| c.image.clone())
                 .unwrap_or_default();
-            let created = rs.metadata.creation_timestamp.as_ref().and_then(utc);
-            Some((hash, (revision, image, created)))
+            Some((hash, (revision, image)))
         })
         .collect()
 }
 
-fn bad_rollout(
-    evidence: &Evidence,
-    containers: &[Container],
-    now: Option<DateTime<Utc>>,
-) -> Option<Candidate> {
+fn bad_rollout(evidence: &Evidence, containers: &[Container]) -> Option<Candidate> {
     let revisions = revisions(evidence);
-    let (new_hash, (new_rev, new_image, created)) = revisions
+    let (new_hash, (new_rev, new_image)) = revisions
         .iter()
-        .max_by_key(|(_, (rev, _, _))| *rev)
+        .max_by_key(|(_, (rev, _))| *rev)
         .map(|(h, v)| (h.clone(), v.clone()))?;
     let (old_rev, old_image) = revisions
         .values()
-        .filter(|(rev, _, _)| *rev < new_rev)
-        .max_by_key(|(rev, _, _)| *rev)
-        .map(|(r, i, _)| (*r, i.clone()))?;
+        .filter(|(rev, _)| *rev < new_rev)
+        .max_by_key(|(rev, _)| *rev)
+        .map(|(r, i)| (*r, i.clone()))?;
     let new_failing = containers
         .iter()
         .any(|c| c.failing() && c.revision_hash() == Some(new_hash.as_str()));
-    let old_healthy = containers
+    // A stalled rolling update keeps the old revision's pods serving: the old revision works
+    // and the new one does not. Without old pods, a failing current revision is no evidence
+    // that the change broke it (it may have run for days).
+    let old: Vec<&Container> = containers
         .iter()
-        .filter(|c| c.revision_hash() != Some(new_hash.as_str()))
-        .all(|c| !c.failing());
+        .filter(|c| c.revision_hash().is_some_and(|h| h != new_hash))
+        .collect();
+    let old_healthy = !old.is_empty() && old.iter().all(|c| !c.failing());
     let deadline = evidence
         .deployment
         .as_ref()
@@ -565,12 +589,7 @@ fn bad_rollout(
                 c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
             })
         });
-    // A rollout an hour old that only now fails is not the change that broke it.
-    let fresh = match (created, now) {
-        (Some(created), Some(now)) => now - created < Duration::hours(2),
-        _ => true,
-    };
-    if !(new_failing && old_healthy && (fresh || deadline)) {
+    if !(new_failing && (old_healthy || deadline)) {
         return None;
     }
     Some(Candidate {
