@@ -4,6 +4,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/selfheal/target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Scripts build each crate once: incremental caches only fill the disk (tens of GB over a few runs).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod alerts;
+mod analyze;
 mod catalog;
 mod gateway;
 mod lab;
@@ -52,6 +53,9 @@ enum Command {
         #[arg(long)]
         keep_ips: bool,
     },
+    /// Name the root cause of an evidence bundle (JSON, as the analyzer gathers it): the rules,
+    /// or an LLM with the rules as its fallback. The bundle is redacted first.
+    Analyze(analyze::Args),
     /// Approve (or reject) an incident waiting for approval in a running `selfheal lab`.
     Approve {
         /// The incident id.
@@ -279,6 +283,7 @@ fn main() -> ExitCode {
         ),
         Command::Lab(args) => lab::serve(args),
         Command::Redact { keep_ips } => redact(keep_ips),
+        Command::Analyze(args) => analyze::run(args),
         Command::Approve {
             incident,
             reject,

@@ -265,3 +265,39 @@ fn redact_rewrites_standard_input_line_for_line() {
         "login [REDACTED:email:1] password=[REDACTED:secret:1]\npod backend-7d9f8c6b5-x2k4q ok\nagain [REDACTED:email:1]\n"
     );
 }
+
+#[test]
+fn analyze_names_the_cause_of_a_bundle() {
+    let bundle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../functions/analyzer/fixtures/evidence/bad-rollout.json"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["analyze", bundle, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finding: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(finding["cause"], "bad-rollout");
+    assert_eq!(finding["provider"], "deterministic");
+    for key in ["summary", "key_facts", "next_steps", "confidence"] {
+        assert!(!finding[key].is_null(), "{key}");
+    }
+    let table = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["analyze", bundle])
+        .output()
+        .unwrap();
+    assert!(stdout(&table).starts_with("cause       bad-rollout"));
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), r#"{"pods": 3}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["analyze", bad.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pods"));
+}

@@ -98,7 +98,13 @@ async fn an_alert_waits_for_approval_and_a_rejection_escalates_it() {
     // The approval request, with its buttons, in the Slack file.
     let message: Value = until("the approval request", || {
         let text = std::fs::read_to_string(&slack).ok()?;
-        serde_json::from_str(text.lines().next()?).ok()
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|m| {
+                m["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Approval needed"))
+            })
     });
     assert_eq!(message["blocks"][3]["elements"][1]["action_id"], "reject");
     assert!(

@@ -8,16 +8,22 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kube::{Client, Config};
+use selfheal_analyzer::analyst::{Analyst, Budget};
+use selfheal_analyzer::gather::Gatherer;
+use selfheal_analyzer::llm::Llm;
+use selfheal_analyzer::{Analyzer, Request as AnalyzerRequest};
 use selfheal_audit::Auditor;
 use selfheal_aws::audit::{Archive, AuditLog};
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::IncidentStore;
 use selfheal_core::audit::AuditRequest;
+use selfheal_core::redact::Options;
 use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
 use selfheal_core::{Classified, Policy};
 use selfheal_health_check::HealthChecker;
 use selfheal_kube_sim::{Scenario, ScenarioError, Sim};
 use selfheal_remediate::Remediator;
+use selfheal_slack::Slack;
 use selfheal_states::{Clock, Executor, InProcess, InvokeError};
 use serde_json::Value;
 
@@ -156,6 +162,35 @@ impl Lab {
                     to_value(&response)
                 }
             })
+    }
+}
+
+impl Lab {
+    /// `functions` with the real analyzer under the name the definition invokes: evidence from
+    /// kube-sim, the rules (no LLM leaves the machine), messages to `slack`.
+    pub fn analyzer(&self, functions: InProcess, slack: Option<Slack>) -> InProcess {
+        let analyzer = Arc::new(Analyzer::<Llm>::new(
+            Analyst::new(None, Budget::default()),
+            slack,
+            Options::default(),
+        ));
+        let gatherer = Arc::new(Gatherer::new(self.kube.clone(), None, None));
+        let lab = self.clone();
+        functions.with("selfheal-analyzer", move |payload| {
+            let (lab, analyzer, gatherer) = (lab.clone(), analyzer.clone(), gatherer.clone());
+            async move {
+                let _hold = lab.clock.hold();
+                lab.sync();
+                let request: AnalyzerRequest = parse(payload)?;
+                analyzer
+                    .handle(request, Some(&gatherer), lab.clock.now())
+                    .await
+                    .map_err(|e| InvokeError::Function {
+                        error_type: "NonRetryable".into(),
+                        error_message: e.to_string(),
+                    })
+            }
+        })
     }
 }
 

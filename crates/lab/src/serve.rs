@@ -136,7 +136,12 @@ pub async fn serve(
         }
     });
     let executor = Arc::new(Executor::new(
-        Arc::new(lab.handlers(functions, options.policy.clone(), None, auditor)),
+        Arc::new(lab.handlers(
+            lab.analyzer(functions, Some(Slack::File(options.slack_file.clone()))),
+            options.policy.clone(),
+            None,
+            auditor,
+        )),
         lab.clock.clone(),
     ));
     let _ = approver.set(Arc::new(Approver::new(

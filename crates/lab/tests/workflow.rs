@@ -130,6 +130,7 @@ fn with_analyzer(functions: InProcess, fails: bool, notes: Notes) -> InProcess {
                     error_message: "the analyzer crashed".into(),
                 }),
                 Some("analyze") => Ok(json!({"provider": "deterministic", "cause": "app-crash", "summary": "frontend restarted"})),
+                Some("opened") => Ok(json!({"ts": "1764106800.000100", "posted": true})),
                 _ => {
                     notes.lock().unwrap().push(payload);
                     Ok(json!({}))
@@ -241,6 +242,7 @@ async fn remediated_on_the_first_try() {
         entered(&e),
         [
             "RecordOpened",
+            "NotifyOpened",
             "CircuitOpen?",
             "NeedsApproval?",
             "Steps",
@@ -480,6 +482,7 @@ async fn approval_rejected_escalates_and_changes_nothing() {
         entered(&e),
         [
             "RecordOpened",
+            "NotifyOpened",
             "CircuitOpen?",
             "NeedsApproval?",
             "RequestApproval",
@@ -531,6 +534,7 @@ async fn a_dry_run_changes_nothing_and_says_what_would_have_run() {
         entered(&e),
         [
             "RecordOpened",
+            "NotifyOpened",
             "CircuitOpen?",
             "NeedsApproval?",
             "Steps",
@@ -566,6 +570,7 @@ async fn an_open_circuit_escalates_without_acting() {
         entered(&e),
         [
             "RecordOpened",
+            "NotifyOpened",
             "CircuitOpen?",
             "CircuitOpen",
             "RecordEscalated",
@@ -724,3 +729,78 @@ async fn a_slack_click_approves_through_the_approval_handler() {
 
 type Approver =
     selfheal_approval::Approver<selfheal_lab::LocalCallback, selfheal_aws::store::MemoryStore>;
+
+#[tokio::test]
+async fn the_analyzer_names_the_cause_found_at_open_and_tells_the_story_in_slack() {
+    let env = env().await;
+    env.lab.sim.inject(
+        FaultKind::Crashloop {
+            exit_code: 2,
+            log: vec!["panic: config: missing ORDERS_URL".into()],
+            until_restart: true,
+        },
+        FaultTarget {
+            namespace: Some("shop".into()),
+            deployment: Some("frontend".into()),
+            node: None,
+        },
+    );
+    env.lab.sim.advance(std::time::Duration::from_secs(120));
+    let incident = incident(&env, &env.policy);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slack.jsonl");
+    let functions = env.lab.analyzer(
+        InProcess::new(),
+        Some(selfheal_slack::Slack::File(file.clone())),
+    );
+    let e = execute(&env, &incident, functions).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let out = e.output.as_ref().unwrap();
+    // Found while the pods crashed; after the restart healed them, that finding stands.
+    assert_eq!(out["opened"]["finding"]["cause"], "app-crash");
+    let analysis = &out["analysis"]["result"];
+    assert_eq!(analysis["cause"], "app-crash", "{analysis}");
+    assert_eq!(analysis["provider"], "deterministic");
+    assert!(
+        analysis["key_facts"]
+            .to_string()
+            .contains("panic: config: missing ORDERS_URL"),
+        "{analysis}"
+    );
+    let (timeline, _, record) = audit(&env, &incident).await;
+    assert!(timeline.contains(&"analysis".to_owned()));
+    assert_eq!(record["state"]["analysis"]["result"]["cause"], "app-crash");
+    let messages: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "opened and remediated");
+    assert!(
+        messages[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Incident opened: KubePodCrashLooping")
+    );
+    assert!(
+        messages[0]
+            .to_string()
+            .contains("Likely cause:* `app-crash`")
+    );
+    let closing = messages[1].to_string();
+    assert!(
+        messages[1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Remediated:")
+    );
+    for part in [
+        "*Cause:* `app-crash`",
+        "restart-pods",
+        "MTTR",
+        "*Next steps*",
+        "healthy",
+    ] {
+        assert!(closing.contains(part), "{part} missing: {closing}");
+    }
+}

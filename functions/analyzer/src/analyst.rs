@@ -63,9 +63,14 @@ impl<P: Provider> Analyst<P> {
         Analyst { provider, budget }
     }
 
-    /// The finding for `evidence`, which the caller has redacted.
-    pub async fn analyze(&self, evidence: &Evidence) -> Finding {
-        let deterministic = rules::analyze(evidence);
+    /// The finding for `evidence`, which the caller has redacted. `prior` (the finding when the
+    /// incident opened) stands in for the rules when the present evidence shows nothing: the
+    /// remediation may have removed what failed.
+    pub async fn analyze(&self, evidence: &Evidence, prior: Option<&Finding>) -> Finding {
+        let deterministic = match (rules::analyze(evidence), prior) {
+            (now, Some(prior)) if now.cause == Cause::Unknown => prior.clone(),
+            (now, _) => now,
+        };
         let Some(provider) = &self.provider else {
             return deterministic;
         };

@@ -42,6 +42,9 @@ pub enum Request {
         /// What the units did (for the record; the evidence is read live).
         #[serde(default)]
         steps: Value,
+        /// What `opened` answered: the finding before anything changed.
+        #[serde(default)]
+        opened: Option<Opened>,
     },
     /// Post the closing message.
     Notify {
@@ -53,7 +56,19 @@ pub enum Request {
     },
 }
 
-/// What `opened` and `notify` answer: the posted message's `ts` (null without one).
+/// What `opened` answers: the thread and the cause as found before the runbook changed
+/// anything (a restart removes the crashed pods the evidence would show).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    /// The Slack thread, when the bot token posted it.
+    #[serde(default)]
+    pub ts: Option<String>,
+    /// The deterministic finding at open.
+    #[serde(default)]
+    pub finding: Option<Finding>,
+}
+
+/// What `notify` answers: the posted message's `ts` (null without one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Posted {
     /// The Slack thread, when the bot token posted it.
@@ -93,11 +108,21 @@ impl<P: Provider> Analyzer<P> {
     ) -> Result<Value, RequestError> {
         match request {
             Request::Opened { incident } => {
-                let posted = self.post(notify::opened(&incident), None, &incident).await;
-                Ok(json!(posted))
+                // The rules alone: quick, and the LLM's turn comes once the steps ran.
+                let evidence = self.evidence(&incident, gatherer, now).await;
+                let finding = rules::analyze(&evidence);
+                let message = notify::opened(&incident, Some(&finding));
+                let posted = self.post(message, None, &incident).await;
+                Ok(json!(Opened {
+                    ts: posted.ts,
+                    finding: Some(finding),
+                }))
             }
-            Request::Analyze { incident, .. } => {
-                let finding = self.analyze(&incident, gatherer, now).await;
+            Request::Analyze {
+                incident, opened, ..
+            } => {
+                let prior = opened.and_then(|o| o.finding);
+                let finding = self.analyze(&incident, gatherer, now, prior.as_ref()).await;
                 Ok(json!(finding))
             }
             Request::Notify { state, execution } => {
@@ -107,7 +132,11 @@ impl<P: Provider> Analyzer<P> {
                 let finding = match state.finding() {
                     Some(f) => Some(f),
                     None if state.outcome() == Outcome::Escalated => {
-                        Some(self.analyze(&state.incident, gatherer, now).await)
+                        let prior = state.opened_finding();
+                        Some(
+                            self.analyze(&state.incident, gatherer, now, prior.as_ref())
+                                .await,
+                        )
                     }
                     None => None,
                 };
@@ -123,19 +152,31 @@ impl<P: Provider> Analyzer<P> {
         }
     }
 
-    /// Gathers, redacts and analyses.
+    /// The evidence, gathered and redacted.
+    async fn evidence(
+        &self,
+        incident: &Incident,
+        gatherer: Option<&Gatherer>,
+        now: DateTime<Utc>,
+    ) -> Evidence {
+        let evidence = match gatherer {
+            Some(g) => g.gather(incident, now).await,
+            None => Evidence::default(),
+        };
+        evidence.redact(&mut Redactor::new(self.redaction))
+    }
+
+    /// Gathers, redacts and analyses; `prior` is the finding at open, which stands when the
+    /// present evidence no longer shows the failure.
     pub async fn analyze(
         &self,
         incident: &Incident,
         gatherer: Option<&Gatherer>,
         now: DateTime<Utc>,
+        prior: Option<&Finding>,
     ) -> Finding {
-        let evidence = match gatherer {
-            Some(g) => g.gather(incident, now).await,
-            None => Evidence::default(),
-        };
-        let evidence = evidence.redact(&mut Redactor::new(self.redaction));
-        let finding = self.analyst.analyze(&evidence).await;
+        let evidence = self.evidence(incident, gatherer, now).await;
+        let finding = self.analyst.analyze(&evidence, prior).await;
         tracing::info!(
             incident = %incident.id,
             cause = finding.cause.as_str(),

@@ -33,9 +33,9 @@ pub struct ClosedState {
     /// The approval's decision.
     #[serde(default)]
     pub approval: Option<Value>,
-    /// `{ts}` of the opened message: the thread.
+    /// `{ts, finding}` from NotifyOpened: the thread, and the cause before anything changed.
     #[serde(default)]
-    pub slack: Option<Value>,
+    pub opened: Option<Value>,
 }
 
 impl ClosedState {
@@ -49,7 +49,14 @@ impl ClosedState {
 
     /// The thread to post in.
     pub fn thread(&self) -> Option<&str> {
-        self.slack.as_ref().and_then(|s| s["ts"].as_str())
+        self.opened.as_ref().and_then(|s| s["ts"].as_str())
+    }
+
+    /// The finding at open.
+    pub fn opened_finding(&self) -> Option<Finding> {
+        self.opened
+            .as_ref()
+            .and_then(|o| serde_json::from_value(o["finding"].clone()).ok())
     }
 
     /// The analysis' finding, when Analyze wrote one (not the fallback's stand-in).
@@ -64,8 +71,8 @@ fn context(incident: &Incident, extra: &str) -> Value {
     json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("incident `{}` · runbook `{}` · {}{extra}", incident.id, incident.runbook.id, incident.mode.as_str())}]})
 }
 
-/// The first message of the incident; the others thread under it.
-pub fn opened(incident: &Incident) -> Value {
+/// The first message of the incident, with the likely cause; the others thread under it.
+pub fn opened(incident: &Incident, finding: Option<&Finding>) -> Value {
     let summary = incident
         .alert
         .annotations
@@ -87,13 +94,17 @@ pub fn opened(incident: &Incident) -> Value {
         incident.runbook.id,
         steps.join(" → "),
     );
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": format!("🔔 Incident: {}", incident.alert.name())}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}),
+    ];
+    if let Some(f) = finding.filter(|f| f.cause != crate::rules::Cause::Unknown) {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Likely cause:* `{}` ({:.0}%)\n{}", f.cause.as_str(), f.confidence * 100.0, f.summary)}}));
+    }
+    blocks.push(context(incident, ""));
     json!({
         "text": format!("Incident opened: {} on {}", incident.alert.name(), incident.target),
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": format!("🔔 Incident: {}", incident.alert.name())}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            context(incident, ""),
-        ],
+        "blocks": blocks,
     })
 }
 

@@ -128,7 +128,7 @@ async fn each_provider_sends_its_wire_format_and_its_answer_is_used() {
     for llm in providers(&url) {
         let name = llm.name();
         let finding = Analyst::new(Some(llm), Budget::default())
-            .analyze(&evidence)
+            .analyze(&evidence, None)
             .await;
         assert_eq!(finding.cause, Cause::AppCrash, "{name}");
         assert_eq!(finding.provider, name);
@@ -211,7 +211,7 @@ async fn a_slow_provider_times_out_to_the_rules() {
     };
     for llm in providers(&url) {
         let finding = Analyst::new(Some(llm), budget)
-            .analyze(&bundle("oom-killed"))
+            .analyze(&bundle("oom-killed"), None)
             .await;
         assert_eq!(finding.cause, Cause::OomKilled);
         assert_eq!(finding.provider, "deterministic");
@@ -256,7 +256,7 @@ async fn malformed_and_ungrounded_answers_fall_back_to_the_rules() {
         *model.text.lock().unwrap() = text.into();
         for llm in providers(&url) {
             let finding = Analyst::new(Some(llm), Budget::default())
-                .analyze(&bundle("app-crash"))
+                .analyze(&bundle("app-crash"), None)
                 .await;
             assert_eq!(finding.cause, Cause::AppCrash, "{text}");
             assert_eq!(finding.provider, "deterministic");
@@ -272,7 +272,7 @@ async fn an_error_status_falls_back() {
     let (url, _model) = serve().await;
     let llm = Llm::new(Kind::Anthropic, format!("{url}/nowhere"), "m");
     let finding = Analyst::new(Some(llm), Budget::default())
-        .analyze(&bundle("image-pull"))
+        .analyze(&bundle("image-pull"), None)
         .await;
     assert_eq!(finding.cause, Cause::ImagePull);
     assert!(finding.fallback_reason.unwrap().contains("HTTP 404"));
@@ -299,7 +299,9 @@ async fn the_token_budget_trims_logs_and_never_overflows() {
         ..Budget::default()
     };
     for llm in providers(&url) {
-        let finding = Analyst::new(Some(llm), budget).analyze(&evidence).await;
+        let finding = Analyst::new(Some(llm), budget)
+            .analyze(&evidence, None)
+            .await;
         assert!(
             finding.fallback_reason.is_none(),
             "{:?}",
@@ -325,7 +327,7 @@ async fn the_token_budget_trims_logs_and_never_overflows() {
         ..Budget::default()
     };
     for llm in providers(&url) {
-        let finding = Analyst::new(Some(llm), tiny).analyze(&evidence).await;
+        let finding = Analyst::new(Some(llm), tiny).analyze(&evidence, None).await;
         assert_eq!(finding.cause, Cause::AppCrash);
         assert!(
             finding
@@ -402,7 +404,7 @@ async fn no_secret_of_the_corpus_reaches_a_provider() {
                 ..Budget::default()
             },
         )
-        .analyze(&evidence)
+        .analyze(&evidence, None)
         .await;
     }
     let requests = model.requests.lock().unwrap();
