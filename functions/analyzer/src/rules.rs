@@ -589,7 +589,28 @@ fn bad_rollout(evidence: &Evidence, containers: &[Container]) -> Option<Candidat
                 c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
             })
         });
-    if !(new_failing && (old_healthy || deadline)) {
+    // A restart makes a revision too (only an annotation changes); the same pod spec is no
+    // change that could break anything.
+    let spec = |hash: &str| {
+        evidence
+            .replicasets
+            .iter()
+            .find(|rs| {
+                rs.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("pod-template-hash"))
+                    == Some(&hash.to_owned())
+            })
+            .and_then(|rs| rs.spec.as_ref()?.template.as_ref()?.spec.clone())
+    };
+    let old_hash = revisions
+        .iter()
+        .find(|(_, (rev, _))| *rev == old_rev)
+        .map(|(h, _)| h.clone())
+        .unwrap_or_default();
+    let changed = spec(&new_hash) != spec(&old_hash);
+    if !(changed && new_failing && (old_healthy || deadline)) {
         return None;
     }
     Some(Candidate {
