@@ -69,6 +69,9 @@ pub fn serve(args: Args) -> Result<ExitCode> {
             std::fs::write(path, kubeconfig(&sim_url, &options.scenario.cluster))
                 .with_context(|| format!("writing {}", path.display()))?;
         }
+        // Slack messages appear on standard output as they are posted.
+        let slack_file = args.slack_file.clone();
+        std::thread::spawn(move || crate::slack::show(&slack_file, true));
         eprintln!(
             "selfheal lab: POST http://{}/alerts, kube-sim {sim_url}, Slack messages in {}",
             listener.local_addr()?,

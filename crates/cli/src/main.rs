@@ -11,6 +11,7 @@ mod catalog;
 mod gateway;
 mod lab;
 mod sim;
+mod slack;
 mod states;
 mod table;
 
@@ -56,6 +57,14 @@ enum Command {
     /// Name the root cause of an evidence bundle (JSON, as the analyzer gathers it): the rules,
     /// or an LLM with the rules as its fallback. The bundle is redacted first.
     Analyze(analyze::Args),
+    /// Show the lab's Slack messages (a JSON-lines file) as terminal text.
+    Slack {
+        /// The file `selfheal lab --slack-file` writes.
+        file: std::path::PathBuf,
+        /// Keep waiting for new messages.
+        #[arg(long, short)]
+        follow: bool,
+    },
     /// Approve (or reject) an incident waiting for approval in a running `selfheal lab`.
     Approve {
         /// The incident id.
@@ -284,6 +293,7 @@ fn main() -> ExitCode {
         Command::Lab(args) => lab::serve(args),
         Command::Redact { keep_ips } => redact(keep_ips),
         Command::Analyze(args) => analyze::run(args),
+        Command::Slack { file, follow } => slack::show(&file, follow),
         Command::Approve {
             incident,
             reject,

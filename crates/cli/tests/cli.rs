@@ -301,3 +301,30 @@ fn analyze_names_the_cause_of_a_bundle() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pods"));
 }
+
+#[test]
+fn slack_renders_the_lab_s_messages() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        concat!(
+            r#"{"text": "Incident opened", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "Incident: KubePodCrashLooping"}}, {"type": "section", "text": {"type": "mrkdwn", "text": "*Likely cause:* `app-crash`"}}]}"#,
+            "\n",
+            r#"{"text": "Remediated", "thread_ts": "1.2"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["slack", file.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains("Incident: KubePodCrashLooping\n─────"),
+        "{text}"
+    );
+    assert!(text.contains("*Likely cause:* `app-crash`"));
+    assert!(text.contains("Remediated"));
+}

@@ -141,8 +141,71 @@ impl Slack {
     }
 }
 
+/// A Block Kit message as terminal text: the header underlined, sections and fields as
+/// paragraphs, context lines indented, buttons in brackets. Slack's `*bold*` and `` `code` ``
+/// marks are kept: they read well as they are.
+pub fn render(message: &Value) -> String {
+    let mut out = vec![];
+    let thread = message["thread_ts"]
+        .as_str()
+        .map(|ts| format!("  ↳ in thread {ts}"));
+    let blocks = message["blocks"].as_array().cloned().unwrap_or_default();
+    if blocks.is_empty() {
+        out.extend(message["text"].as_str().map(str::to_owned));
+    }
+    for block in &blocks {
+        match block["type"].as_str() {
+            Some("header") => {
+                let title = block["text"]["text"].as_str().unwrap_or_default();
+                out.push(title.to_owned());
+                out.push("─".repeat(title.chars().count().min(80)));
+                out.extend(thread.clone());
+            }
+            Some("section") => {
+                out.extend(block["text"]["text"].as_str().map(str::to_owned));
+                for field in block["fields"].as_array().into_iter().flatten() {
+                    out.extend(field["text"].as_str().map(str::to_owned));
+                }
+            }
+            Some("context") => {
+                for element in block["elements"].as_array().into_iter().flatten() {
+                    out.extend(element["text"].as_str().map(|t| format!("  {t}")));
+                }
+            }
+            Some("actions") => {
+                let buttons: Vec<String> = block["elements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b["text"]["text"].as_str())
+                    .map(|t| format!("[ {t} ]"))
+                    .collect();
+                out.push(buttons.join(" "));
+            }
+            _ => {}
+        }
+    }
+    out.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn block_kit_renders_as_terminal_text() {
+        let message = json!({"text": "fallback", "thread_ts": "1.2", "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Remediated"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Cause:* `app-crash`"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "incident `inc-1`"}]},
+            {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Approve"}},
+                                              {"type": "button", "text": {"type": "plain_text", "text": "Reject"}}]},
+        ]});
+        assert_eq!(
+            render(&message),
+            "Remediated\n──────────\n  ↳ in thread 1.2\n*Cause:* `app-crash`\n  incident `inc-1`\n[ Approve ] [ Reject ]"
+        );
+        assert_eq!(render(&json!({"text": "plain"})), "plain");
+    }
+
     use std::sync::{Arc, Mutex};
 
     use axum::Json;

@@ -122,7 +122,7 @@ fn action_line(unit: &Value) -> Option<String> {
     let changes: Vec<String> = pairs
         .iter()
         .filter_map(|(name, pair)| {
-            let pair = pair.as_array()?;
+            let pair = pair.as_array().filter(|p| p.len() == 2 && p[0] != p[1])?;
             let show = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
             Some(format!("{name} {} → {}", show(&pair[0]), show(&pair[1])))
         })
