@@ -189,44 +189,6 @@ impl Llm {
         }
     }
 
-    /// SigV4 headers for a Bedrock request.
-    fn sign(&self, url: &str, body: &[u8]) -> Result<Vec<(String, String)>, LlmError> {
-        let (credentials, region) = self
-            .credentials
-            .as_ref()
-            .ok_or_else(|| LlmError::Signing("no credentials".into()))?;
-        let identity = credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(region)
-            .name("bedrock")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| LlmError::Signing(e.to_string()))?
-            .into();
-        let host = url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_default()
-            .to_owned();
-        let headers = [
-            ("host", host.as_str()),
-            ("content-type", "application/json"),
-        ];
-        let signable =
-            SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
-                .map_err(|e| LlmError::Signing(e.to_string()))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| LlmError::Signing(e.to_string()))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect())
-    }
-
     fn parse(&self, answer: &Value) -> Result<Completion, LlmError> {
         let shape = || LlmError::Shape(truncate(&answer.to_string(), 300));
         let (text, input, output) = match self.kind {
@@ -282,7 +244,17 @@ impl Provider for Llm {
         let (url, mut headers, body) = self.request(prompt);
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Http(e.to_string()))?;
         if self.kind == Kind::Bedrock {
-            headers.extend(self.sign(&url, &body)?);
+            let (credentials, region) = self
+                .credentials
+                .as_ref()
+                .ok_or_else(|| LlmError::Signing("no credentials".into()))?;
+            headers.extend(bedrock_signature(
+                &url,
+                &body,
+                credentials,
+                region,
+                SystemTime::now(),
+            )?);
         }
         let mut request = self
             .http
@@ -319,9 +291,94 @@ impl Provider for Llm {
     }
 }
 
+/// The SigV4 headers (`authorization`, `x-amz-date`, and `x-amz-security-token` with a
+/// session) for a Bedrock Runtime POST of `body` to `url`, signed at `time`.
+pub fn bedrock_signature(
+    url: &str,
+    body: &[u8],
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, LlmError> {
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("bedrock")
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| LlmError::Signing(e.to_string()))?
+        .into();
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    let headers = [("host", host), ("content-type", "application/json")];
+    let signable =
+        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
+            .map_err(|e| LlmError::Signing(e.to_string()))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| LlmError::Signing(e.to_string()))?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
 fn truncate(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn bedrock_requests_are_signed_as_botocore_signs_them() {
+        // Expected from botocore's SigV4Auth("bedrock", "us-east-1") on the same request, with
+        // its clock set to 2026-11-25T21:30:00Z.
+        let url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse";
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "test",
+        );
+        let at = UNIX_EPOCH + Duration::from_secs(1_795_642_200);
+        let headers =
+            bedrock_signature(url, br#"{"messages":[]}"#, &credentials, "us-east-1", at).unwrap();
+        let get = |k: &str| {
+            headers
+                .iter()
+                .find(|(h, _)| h == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("x-amz-date"), Some("20261125T213000Z"));
+        assert_eq!(
+            get("authorization"),
+            Some(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/bedrock/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=93c94cbf89dfa5926dbafd0909bffe0743738821614e286d7bc2ecd7ce34fccf"
+            )
+        );
+    }
+
+    #[test]
+    fn the_model_id_colon_is_escaped_in_the_path() {
+        let llm = Llm::new(Kind::Bedrock, "https://b", "m-v1:0");
+        let prompt = Prompt {
+            system: "s".into(),
+            user: "u".into(),
+            max_tokens: 10,
+        };
+        assert_eq!(llm.request(&prompt).0, "https://b/model/m-v1%3A0/converse");
     }
 }
