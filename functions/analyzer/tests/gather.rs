@@ -283,3 +283,48 @@ async fn logs_come_from_the_previous_container_and_loki() {
     assert!(!text.contains("s3cr3t-value-123"));
     assert!(text.contains("token=[REDACTED:secret:1]"));
 }
+
+#[tokio::test]
+async fn cpu_throttling_from_a_real_prometheus_is_cpu_saturation() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../chaos/scenarios/three-tier.yaml"
+    ))
+    .unwrap();
+    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
+    // Sim time runs 5x the wall clock: Prometheus' rate() sees counters move.
+    let url = sim.spawn(5.0).await.unwrap();
+    let mut config = Config::new(url.parse().unwrap());
+    config.default_retry = false;
+    let client = Client::try_from(config).unwrap();
+    let target = url.trim_start_matches("http://");
+    let prometheus = selfheal_testkit::prometheus(&format!(
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: kube-sim\n    static_configs: [{{targets: ['{target}']}}]\n"
+    ))
+    .await;
+    sim.inject(FaultKind::CpuSaturation, backend());
+    let gatherer = Gatherer::new(client, Some(prometheus.url.clone()), None);
+    let backend_incident = incident(TargetKind::Deployment, Some("shop"), "backend");
+    let mut evidence = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let e = gatherer.gather(&backend_incident, Utc::now()).await;
+        if e.metrics.first().is_some_and(|m| m.value > 0.0) {
+            evidence = Some(e);
+            break;
+        }
+    }
+    let evidence = evidence.expect("Prometheus never had a throttling rate");
+    assert!(
+        evidence.metrics[0]
+            .query
+            .contains("container_cpu_cfs_throttled_periods_total")
+    );
+    let finding = analyze(&evidence);
+    assert_eq!(finding.cause, Cause::CpuSaturation, "{}", finding.summary);
+    assert!(
+        finding.summary.contains("throttled 60%"),
+        "{}",
+        finding.summary
+    );
+}
