@@ -263,6 +263,16 @@ fn default_priority() -> u32 {
 }
 
 impl Runbook {
+    /// The steps' actions in order, as `` `a` → `b` `` (Slack's mrkdwn and the terminal alike).
+    pub fn outline(&self) -> String {
+        let actions: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("`{}`", s.action()))
+            .collect();
+        actions.join(" → ")
+    }
+
     /// Whether every matcher holds for `labels`.
     pub fn matches(&self, labels: &Labels) -> bool {
         self.matchers.iter().all(|m| m.matches(labels))

@@ -130,7 +130,7 @@ fn with_analyzer(functions: InProcess, fails: bool, notes: Notes) -> InProcess {
                     error_message: "the analyzer crashed".into(),
                 }),
                 Some("analyze") => Ok(json!({"provider": "deterministic", "cause": "app-crash", "summary": "frontend restarted"})),
-                Some("opened") => Ok(json!({"ts": "1764106800.000100", "posted": true})),
+                Some("opened") => Ok(json!({"ts": "1764106800.000100", "finding": null})),
                 _ => {
                     notes.lock().unwrap().push(payload);
                     Ok(json!({}))

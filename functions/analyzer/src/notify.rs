@@ -80,19 +80,13 @@ pub fn opened(incident: &Incident, finding: Option<&Finding>) -> Value {
         .or_else(|| incident.alert.annotations.get("description"))
         .cloned()
         .unwrap_or_default();
-    let steps: Vec<String> = incident
-        .runbook
-        .steps
-        .iter()
-        .map(|s| format!("`{}`", s.action()))
-        .collect();
     let text = format!(
         "*{}* on `{}` since {}\n{summary}\nRunbook *{}*: {}",
         incident.alert.name(),
         incident.target,
         incident.alert.starts_at.format("%H:%M:%S UTC"),
         incident.runbook.id,
-        steps.join(" → "),
+        incident.runbook.outline(),
     );
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": format!("🔔 Incident: {}", incident.alert.name())}}),

@@ -17,19 +17,34 @@ use selfheal_core::{Incident, Target, TargetKind};
 use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
 use serde_json::json;
 
-async fn start() -> (Sim, Client) {
+/// The three-tier scenario served at `speed` (0: tests advance time), and its URL.
+async fn serve(speed: f64) -> (Sim, Client, String) {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../chaos/scenarios/three-tier.yaml"
     ))
     .unwrap();
     let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let url = sim.spawn(0.0).await.unwrap();
+    let url = sim.spawn(speed).await.unwrap();
     let mut config = Config::new(url.parse().unwrap());
     config.default_retry = false;
-    // Let the scenario settle: every pod running and ready.
+    (sim, Client::try_from(config).unwrap(), url)
+}
+
+/// The scenario in test time, settled: every pod running and ready.
+async fn start() -> (Sim, Client) {
+    let (sim, client, _) = serve(0.0).await;
     sim.advance(Duration::from_secs(60));
-    (sim, Client::try_from(config).unwrap())
+    (sim, client)
+}
+
+/// A new revision of backend with `image`.
+async fn roll_out(client: &Client, image: &str) {
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "backend", "image": image}]}}}});
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .patch("backend", &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .unwrap();
 }
 
 /// The fixture's incident, aimed at `target`.
@@ -112,12 +127,7 @@ async fn an_image_that_cannot_be_pulled_after_a_new_revision() {
     let (sim, client) = start().await;
     sim.inject(FaultKind::ImagePull, backend());
     // A rollout creates pods, and new pods pull.
-    let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "backend", "image": "ghcr.io/selfheal/backend:2.2.0"}]}}}});
-    deployments
-        .patch("backend", &PatchParams::default(), &Patch::Strategic(patch))
-        .await
-        .unwrap();
+    roll_out(&client, "ghcr.io/selfheal/backend:2.2.0").await;
     sim.advance(Duration::from_secs(90));
     let (cause, detail) = cause_of(
         &client,
@@ -136,12 +146,7 @@ async fn a_new_revision_that_never_gets_ready_is_a_bad_rollout() {
         },
         backend(),
     );
-    let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "backend", "image": "ghcr.io/selfheal/backend:2.2.0"}]}}}});
-    deployments
-        .patch("backend", &PatchParams::default(), &Patch::Strategic(patch))
-        .await
-        .unwrap();
+    roll_out(&client, "ghcr.io/selfheal/backend:2.2.0").await;
     sim.advance(Duration::from_secs(120));
     let (cause, detail) = cause_of(
         &client,
@@ -286,17 +291,8 @@ async fn logs_come_from_the_previous_container_and_loki() {
 
 #[tokio::test]
 async fn cpu_throttling_from_a_real_prometheus_is_cpu_saturation() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../chaos/scenarios/three-tier.yaml"
-    ))
-    .unwrap();
-    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
     // Sim time runs 5x the wall clock: Prometheus' rate() sees counters move.
-    let url = sim.spawn(5.0).await.unwrap();
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    let client = Client::try_from(config).unwrap();
+    let (sim, client, url) = serve(5.0).await;
     let target = url.trim_start_matches("http://");
     let prometheus = selfheal_testkit::prometheus(&format!(
         "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: kube-sim\n    static_configs: [{{targets: ['{target}']}}]\n"

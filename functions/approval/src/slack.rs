@@ -147,12 +147,6 @@ pub fn parse_click(body: &[u8]) -> Result<Click, SlackError> {
 
 /// The approval request: what will run on what, and two buttons carrying the task token.
 pub fn request_message(incident: &Incident, token: &str, timeout_seconds: u64) -> Value {
-    let steps: Vec<String> = incident
-        .runbook
-        .steps
-        .iter()
-        .map(|s| format!("`{}`", s.action()))
-        .collect();
     let text = format!(
         "*{}* on `{}`\nRunbook *{}* ({} risk) wants to run: {}\nNo answer within {} min escalates; nothing runs without a decision.",
         incident.alert.name(),
@@ -162,7 +156,7 @@ pub fn request_message(incident: &Incident, token: &str, timeout_seconds: u64) -
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
-        steps.join(" → "),
+        incident.runbook.outline(),
         timeout_seconds / 60,
     );
     json!({
