@@ -666,6 +666,8 @@ async fn a_slack_click_approves_through_the_approval_handler() {
         };
         let buttons = &message["blocks"][3]["elements"];
         assert_eq!(buttons[0]["action_id"], "approve");
+        // In the incident's thread, under the opened message.
+        assert_eq!(message["thread_ts"], "1764106800.000100");
         let token = buttons[0]["value"].as_str().unwrap().to_owned();
         assert!(
             message["blocks"][1]["text"]["text"]

@@ -78,6 +78,9 @@ pub struct ApprovalTask {
     pub incident: Incident,
     /// The task token a decision completes.
     pub token: String,
+    /// The incident's Slack thread (the opened message's `ts`), when there is one.
+    #[serde(default)]
+    pub thread: Option<String>,
 }
 
 /// The approval handler.
@@ -118,7 +121,7 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
         self.guard
             .await_approval(&task.incident.id, &task.token)
             .await?;
-        let ts = self.slack.post(&message, None).await?;
+        let ts = self.slack.post(&message, task.thread.as_deref()).await?;
         info!(incident_id = %task.incident.id, "approval requested");
         Ok(json!({"posted": true, "ts": ts}))
     }
