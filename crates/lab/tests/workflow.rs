@@ -111,6 +111,18 @@ fn incident(env: &Env, policy: &Policy) -> Incident {
     }
 }
 
+/// What `probe` finds within 30 s of wall time; a workflow that failed before it got there
+/// fails the test instead of hanging it.
+async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..3000 {
+        if let Some(found) = probe() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what} never came");
+}
+
 /// What the analyzer stand-in was asked to notify.
 type Notes = Arc<Mutex<Vec<Value>>>;
 
@@ -420,12 +432,10 @@ async fn execute_with_human(
     let hold = decide.map(|_| env.lab.clock.hold());
     let human = async {
         let Some(approve) = decide else { return };
-        let token = loop {
-            if let Some((token, _)) = executor.pending_tokens().into_iter().next() {
-                break token;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        };
+        let token = eventually("a task token", || {
+            executor.pending_tokens().into_iter().next().map(|(t, _)| t)
+        })
+        .await;
         if approve {
             executor
                 .send_task_success(&token, json!({"approved": true, "decided_by": "U024BE7LH", "decided_at": "2026-11-25T21:05:00Z"}))
@@ -656,14 +666,11 @@ async fn a_slack_click_approves_through_the_approval_handler() {
     let hold = env.lab.clock.hold();
     let human = async {
         // The approval message as Slack shows it; its Approve button carries the token.
-        let message: Value = loop {
-            if let Ok(text) = std::fs::read_to_string(&slack_file)
-                && let Some(line) = text.lines().next()
-            {
-                break serde_json::from_str(line).unwrap();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        };
+        let message: Value = eventually("the approval message", || {
+            let text = std::fs::read_to_string(&slack_file).ok()?;
+            serde_json::from_str(text.lines().next()?).ok()
+        })
+        .await;
         let buttons = &message["blocks"][3]["elements"];
         assert_eq!(buttons[0]["action_id"], "approve");
         // In the incident's thread, under the opened message.
