@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod alerts;
 mod analyze;
 mod catalog;
+mod evidence;
 mod gateway;
 mod lab;
 mod sim;
@@ -57,6 +58,8 @@ enum Command {
     /// Name the root cause of an evidence bundle (JSON, as the analyzer gathers it): the rules,
     /// or an LLM with the rules as its fallback. The bundle is redacted first.
     Analyze(analyze::Args),
+    /// Gather the analyzer's evidence for a target from the cluster (KUBECONFIG), redacted, as JSON.
+    Evidence(evidence::Args),
     /// Show the lab's Slack messages (a JSON-lines file) as terminal text.
     Slack {
         /// The file `selfheal lab --slack-file` writes.
@@ -293,6 +296,7 @@ fn main() -> ExitCode {
         Command::Lab(args) => lab::serve(args),
         Command::Redact { keep_ips } => redact(keep_ips),
         Command::Analyze(args) => analyze::run(args),
+        Command::Evidence(args) => evidence::run(args),
         Command::Slack { file, follow } => slack::show(&file, follow),
         Command::Approve {
             incident,

@@ -173,3 +173,68 @@ async fn an_alert_waits_for_approval_and_a_rejection_escalates_it() {
         .unwrap();
     assert_ne!(node["spec"]["unschedulable"], true);
 }
+
+/// `selfheal evidence` reads kube-sim through the kubeconfig it wrote; the saved bundle replays
+/// with `selfheal analyze`.
+#[test]
+fn evidence_is_gathered_saved_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let port = free_port();
+    let server = format!("http://127.0.0.1:{port}");
+    let _sim = Lab(Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["sim", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--kubeconfig-out",
+            kubeconfig.to_str().unwrap(),
+            "--speed",
+            "20",
+        ])
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap());
+    let selfheal = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_selfheal"))
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    };
+    until("kube-sim", || {
+        selfheal(&["sim", "fault", "add", "--server", &server,
+                   "kind: crashloop\nexit_code: 4\nlog: [\"fatal: schema v7 expected, found v6\"]\ntarget: {namespace: shop, deployment: backend}"])
+            .status
+            .success()
+            .then_some(())
+    });
+    // 20x: a few seconds are a few minutes of crashes and back-offs.
+    std::thread::sleep(Duration::from_secs(4));
+    let out = selfheal(&["evidence", "deployment/backend", "-n", "shop"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bundle["deployment"]["metadata"]["name"], "backend");
+    assert_eq!(bundle["pods"].as_array().unwrap().len(), 3);
+    assert!(
+        bundle["logs"]
+            .to_string()
+            .contains("fatal: schema v7 expected")
+    );
+    let saved = dir.path().join("bundle.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let out = selfheal(&["analyze", saved.to_str().unwrap(), "--format", "json"]);
+    assert!(out.status.success());
+    let finding: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(finding["cause"], "app-crash", "{finding}");
+    assert!(
+        finding["key_facts"].to_string().contains("exit code 4"),
+        "{finding}"
+    );
+    let bad = selfheal(&["evidence", "statefulset/x"]);
+    assert!(!bad.status.success());
+}

@@ -22,6 +22,15 @@ pub struct AlertContext {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl From<&selfheal_core::Alert> for AlertContext {
+    fn from(alert: &selfheal_core::Alert) -> Self {
+        AlertContext {
+            labels: alert.labels.clone().into_iter().collect(),
+            annotations: alert.annotations.clone().into_iter().collect(),
+        }
+    }
+}
+
 /// The tail of one container's log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogTail {

@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::Client;
 use kube::api::{Api, ListParams, LogParams};
-use selfheal_core::{Incident, TargetKind};
+use selfheal_core::{Target, TargetKind};
 
 use crate::evidence::{AlertContext, Evidence, LogTail, Metric, utc};
 
@@ -52,15 +52,16 @@ impl Gatherer {
         }
     }
 
-    /// Everything about the incident's target, as of `now`.
-    pub async fn gather(&self, incident: &Incident, now: DateTime<Utc>) -> Evidence {
-        let target = &incident.target;
+    /// Everything about `target`, as of `now`, for `alert`.
+    pub async fn gather(
+        &self,
+        target: &Target,
+        alert: AlertContext,
+        now: DateTime<Utc>,
+    ) -> Evidence {
         let ns = target.namespace.clone().unwrap_or_default();
         let mut evidence = Evidence {
-            alert: AlertContext {
-                labels: incident.alert.labels.clone().into_iter().collect(),
-                annotations: incident.alert.annotations.clone().into_iter().collect(),
-            },
+            alert,
             ..Evidence::default()
         };
         let workload = match target.kind {

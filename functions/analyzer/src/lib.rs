@@ -160,7 +160,10 @@ impl<P: Provider> Analyzer<P> {
         now: DateTime<Utc>,
     ) -> Evidence {
         let evidence = match gatherer {
-            Some(g) => g.gather(incident, now).await,
+            Some(g) => {
+                g.gather(&incident.target, (&incident.alert).into(), now)
+                    .await
+            }
             None => Evidence::default(),
         };
         evidence.redact(&mut Redactor::new(self.redaction))

@@ -73,7 +73,7 @@ fn backend() -> FaultTarget {
 
 async fn cause_of(client: &Client, incident: &Incident) -> (Cause, String) {
     let evidence = Gatherer::new(client.clone(), None, None)
-        .gather(incident, Utc::now())
+        .gather(&incident.target, (&incident.alert).into(), Utc::now())
         .await;
     let evidence = evidence.redact(&mut Redactor::new(Options { ips: false }));
     let finding = analyze(&evidence);
@@ -255,9 +255,11 @@ async fn logs_come_from_the_previous_container_and_loki() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let loki = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    let backend_incident = incident(TargetKind::Deployment, Some("shop"), "backend");
     let evidence = Gatherer::new(client.clone(), None, Some(loki))
         .gather(
-            &incident(TargetKind::Deployment, Some("shop"), "backend"),
+            &backend_incident.target,
+            (&backend_incident.alert).into(),
             Utc::now(),
         )
         .await;
@@ -304,7 +306,13 @@ async fn cpu_throttling_from_a_real_prometheus_is_cpu_saturation() {
     let mut evidence = None;
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let e = gatherer.gather(&backend_incident, Utc::now()).await;
+        let e = gatherer
+            .gather(
+                &backend_incident.target,
+                (&backend_incident.alert).into(),
+                Utc::now(),
+            )
+            .await;
         if e.metrics.first().is_some_and(|m| m.value > 0.0) {
             evidence = Some(e);
             break;
