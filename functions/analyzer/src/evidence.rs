@@ -103,8 +103,7 @@ impl Evidence {
     pub fn redact(self, redactor: &mut Redactor) -> Evidence {
         let mut value = serde_json::to_value(&self).unwrap_or(Value::Null);
         redactor.redact_json(&mut value);
-        // Redaction only replaces text inside strings, so the shape still fits.
-        serde_json::from_value(value).unwrap_or(self)
+        from_redacted(value)
     }
 
     /// The latest time the bundle mentions: the "now" of the evidence, so rules weigh recency
@@ -197,6 +196,34 @@ impl Evidence {
     }
 }
 
+/// The redacted bundle read back. Redaction only rewrites text inside strings, but should a
+/// placeholder land in a typed field (a timestamp, say), that item is dropped, never the
+/// unredacted original put back: fail closed.
+fn from_redacted(value: Value) -> Evidence {
+    fn items<T: serde::de::DeserializeOwned>(value: &Value, key: &str) -> Vec<T> {
+        value[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                serde_json::from_value(item.clone())
+                    .map_err(|e| tracing::warn!(field = key, error = %e, "redacted item dropped"))
+                    .ok()
+            })
+            .collect()
+    }
+    Evidence {
+        alert: serde_json::from_value(value["alert"].clone()).unwrap_or_default(),
+        pods: items(&value, "pods"),
+        events: items(&value, "events"),
+        logs: items(&value, "logs"),
+        deployment: serde_json::from_value(value["deployment"].clone()).unwrap_or_default(),
+        replicasets: items(&value, "replicasets"),
+        nodes: items(&value, "nodes"),
+        metrics: items(&value, "metrics"),
+    }
+}
+
 /// A Kubernetes timestamp as chrono's (k8s-openapi speaks jiff).
 pub fn utc(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().try_into().ok()?)
@@ -206,4 +233,28 @@ fn utc_micro(
     t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime,
 ) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().try_into().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_redacted_item_that_no_longer_fits_is_dropped_not_restored() {
+        let value = json!({
+            "alert": {"labels": {"app": "[REDACTED:email:1]"}},
+            "pods": [
+                {"metadata": {"name": "ok"}},
+                {"metadata": {"name": "bad", "creationTimestamp": "[REDACTED:phone:1]"}},
+            ],
+            "logs": [{"pod": "ok", "container": "c", "text": "[REDACTED:secret:1]"}],
+        });
+        let evidence = from_redacted(value);
+        assert_eq!(evidence.alert.labels["app"], "[REDACTED:email:1]");
+        assert_eq!(evidence.pods.len(), 1);
+        assert_eq!(evidence.pods[0].metadata.name.as_deref(), Some("ok"));
+        assert_eq!(evidence.logs[0].text, "[REDACTED:secret:1]");
+    }
 }
