@@ -29,9 +29,13 @@ pub struct Args {
     /// The provider's base URL (an Ollama or vLLM server, say); the vendor's by default.
     #[arg(long, requires = "llm")]
     base_url: Option<String>,
-    /// The API key.
+    /// The API key (Anthropic, OpenAI); Bedrock signs with AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
     #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// Bedrock's region.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
     /// Prompt and answer tokens for this analysis.
     #[arg(long, default_value_t = Budget::default().tokens)]
     token_budget: u32,
@@ -42,6 +46,7 @@ pub struct Args {
 enum Provider {
     Anthropic,
     Openai,
+    Bedrock,
 }
 
 /// Prints the finding; exit 0, or 2 when the bundle cannot be read.
@@ -60,22 +65,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tokens: args.token_budget,
         ..Budget::default()
     };
-    let llm = args.llm.map(|p| {
-        let kind = match p {
-            Provider::Anthropic => Kind::Anthropic,
-            Provider::Openai => Kind::Openai,
-        };
-        let base = args
-            .base_url
-            .clone()
-            .unwrap_or_else(|| Llm::default_base_url(&kind, ""));
-        let model = args.model.clone().unwrap_or_else(|| "default".into());
-        let llm = Llm::new(kind, base, model).with_timeout(Duration::from_secs(30));
-        match &args.api_key {
-            Some(key) => llm.with_api_key(key),
-            None => llm,
+    let llm = match args.llm {
+        None => None,
+        Some(p) => {
+            let kind = match p {
+                Provider::Anthropic => Kind::Anthropic,
+                Provider::Openai => Kind::Openai,
+                Provider::Bedrock => Kind::Bedrock,
+            };
+            let base = args
+                .base_url
+                .clone()
+                .unwrap_or_else(|| Llm::default_base_url(&kind, &args.region));
+            let model = args.model.clone().context("--model names the model")?;
+            let mut llm = Llm::new(kind.clone(), base, model).with_timeout(Duration::from_secs(30));
+            if let Some(key) = &args.api_key {
+                llm = llm.with_api_key(key);
+            }
+            if kind == Kind::Bedrock {
+                let credentials = selfheal_eks::cluster::aws::EnvCredentials::read()?;
+                llm = llm.with_credentials(credentials, &args.region);
+            }
+            Some(llm)
         }
-    });
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     let finding = runtime.block_on(Analyst::new(llm, budget).analyze(&evidence, None));
     match args.format {

@@ -328,3 +328,32 @@ fn slack_renders_the_lab_s_messages() {
     assert!(text.contains("*Likely cause:* `app-crash`"));
     assert!(text.contains("Remediated"));
 }
+
+#[test]
+fn analyze_falls_back_to_the_rules_when_the_llm_is_unreachable() {
+    let bundle = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../functions/analyzer/fixtures/evidence/oom-killed.json"
+    );
+    // Nothing listens on port 9 of loopback.
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["analyze", bundle, "--format", "json", "--llm", "openai"])
+        .args(["--base-url", "http://127.0.0.1:9/v1", "--model", "llama3.1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finding: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(finding["cause"], "oom-killed");
+    assert_eq!(finding["provider"], "deterministic");
+    assert!(
+        finding["fallback_reason"]
+            .as_str()
+            .unwrap()
+            .contains("request"),
+        "{finding}"
+    );
+}
