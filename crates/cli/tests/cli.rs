@@ -268,38 +268,22 @@ fn redact_rewrites_standard_input_line_for_line() {
 
 #[test]
 fn analyze_names_the_cause_of_a_bundle() {
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../functions/analyzer/fixtures/evidence/bad-rollout.json"
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .args(["analyze", bundle, "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let bundle = "functions/analyzer/fixtures/evidence/bad-rollout.json";
+    let out = selfheal(&["analyze", bundle, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let finding: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(finding["cause"], "bad-rollout");
     assert_eq!(finding["provider"], "deterministic");
     for key in ["summary", "key_facts", "next_steps", "confidence"] {
         assert!(!finding[key].is_null(), "{key}");
     }
-    let table = Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .args(["analyze", bundle])
-        .output()
-        .unwrap();
+    let table = selfheal(&["analyze", bundle]);
     assert!(stdout(&table).starts_with("cause       bad-rollout"));
     let bad = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(bad.path(), r#"{"pods": 3}"#).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .args(["analyze", bad.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = selfheal(&["analyze", bad.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pods"));
+    assert!(stderr(&out).contains("pods"));
 }
 
 #[test]
@@ -315,10 +299,7 @@ fn slack_renders_the_lab_s_messages() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .args(["slack", file.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = selfheal(&["slack", file.path().to_str().unwrap()]);
     assert!(out.status.success());
     let text = stdout(&out);
     assert!(
@@ -331,21 +312,20 @@ fn slack_renders_the_lab_s_messages() {
 
 #[test]
 fn analyze_falls_back_to_the_rules_when_the_llm_is_unreachable() {
-    let bundle = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../functions/analyzer/fixtures/evidence/oom-killed.json"
-    );
     // Nothing listens on port 9 of loopback.
-    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
-        .args(["analyze", bundle, "--format", "json", "--llm", "openai"])
-        .args(["--base-url", "http://127.0.0.1:9/v1", "--model", "llama3.1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = selfheal(&[
+        "analyze",
+        "functions/analyzer/fixtures/evidence/oom-killed.json",
+        "--format",
+        "json",
+        "--llm",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "llama3.1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let finding: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(finding["cause"], "oom-killed");
     assert_eq!(finding["provider"], "deterministic");

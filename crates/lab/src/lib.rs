@@ -126,14 +126,10 @@ impl Lab {
                     let _hold = lab.clock.hold();
                     lab.sync();
                     let request: RemediateRequest = parse(payload)?;
-                    let result =
-                        remediator
-                            .run(&request)
-                            .await
-                            .map_err(|e| InvokeError::Function {
-                                error_type: e.class().as_str().into(),
-                                error_message: e.to_string(),
-                            })?;
+                    let result = remediator
+                        .run(&request)
+                        .await
+                        .map_err(|e| failed(e.class().as_str(), e))?;
                     to_value(&result)
                 }
             })
@@ -151,14 +147,10 @@ impl Lab {
                 async move {
                     let _hold = lab.clock.hold();
                     let request: AuditRequest = parse(payload)?;
-                    let response =
-                        auditor
-                            .handle(&request)
-                            .await
-                            .map_err(|e| InvokeError::Function {
-                                error_type: e.class().as_str().into(),
-                                error_message: e.to_string(),
-                            })?;
+                    let response = auditor
+                        .handle(&request)
+                        .await
+                        .map_err(|e| failed(e.class().as_str(), e))?;
                     to_value(&response)
                 }
             })
@@ -185,10 +177,7 @@ impl Lab {
                 analyzer
                     .handle(request, Some(&gatherer), lab.clock.now())
                     .await
-                    .map_err(|e| InvokeError::Function {
-                        error_type: "NonRetryable".into(),
-                        error_message: e.to_string(),
-                    })
+                    .map_err(|e| failed("NonRetryable", e))
             }
         })
     }
@@ -232,17 +221,20 @@ impl TaskCallback for LocalCallback {
     }
 }
 
+/// The function's error, as Lambda reports it.
+pub(crate) fn failed(error_type: &str, e: impl std::fmt::Display) -> InvokeError {
+    InvokeError::Function {
+        error_type: error_type.into(),
+        error_message: e.to_string(),
+    }
+}
+
 /// A payload the handler cannot read is the function's error, as Lambda reports it.
 fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, InvokeError> {
-    serde_json::from_value(payload).map_err(|e| InvokeError::Function {
-        error_type: "NonRetryable".into(),
-        error_message: format!("invalid input: {e}"),
-    })
+    serde_json::from_value(payload)
+        .map_err(|e| failed("NonRetryable", format!("invalid input: {e}")))
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, InvokeError> {
-    serde_json::to_value(v).map_err(|e| InvokeError::Function {
-        error_type: "NonRetryable".into(),
-        error_message: e.to_string(),
-    })
+    serde_json::to_value(v).map_err(|e| failed("NonRetryable", e))
 }

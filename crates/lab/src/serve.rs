@@ -24,7 +24,7 @@ use selfheal_core::{Catalog, Incident, IncidentId, Policy};
 use selfheal_ingest::{Ingest, gateway};
 use selfheal_kube_sim::Scenario;
 use selfheal_slack::Slack;
-use selfheal_states::{Definition, Executor, InProcess, InvokeError};
+use selfheal_states::{Definition, Executor, InProcess};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::{error, info};
@@ -117,22 +117,15 @@ pub async fn serve(
     let functions = InProcess::new().with("selfheal-approval", move |payload: Value| {
         let approver = cell.get().cloned();
         async move {
-            let approver = approver.ok_or_else(|| InvokeError::Function {
-                error_type: "ApprovalNotRequested".into(),
-                error_message: "the lab is still starting".into(),
+            let approver = approver.ok_or_else(|| {
+                crate::failed("ApprovalNotRequested", "the lab is still starting")
             })?;
             let task: ApprovalTask =
-                serde_json::from_value(payload).map_err(|e| InvokeError::Function {
-                    error_type: "NonRetryable".into(),
-                    error_message: e.to_string(),
-                })?;
+                serde_json::from_value(payload).map_err(|e| crate::failed("NonRetryable", e))?;
             approver
                 .request(&task)
                 .await
-                .map_err(|e| InvokeError::Function {
-                    error_type: "ApprovalNotRequested".into(),
-                    error_message: e.to_string(),
-                })
+                .map_err(|e| crate::failed("ApprovalNotRequested", e))
         }
     });
     let executor = Arc::new(Executor::new(

@@ -111,6 +111,15 @@ fn incident(env: &Env, policy: &Policy) -> Incident {
     }
 }
 
+/// The sample app's frontend, where the faults go.
+fn frontend() -> FaultTarget {
+    FaultTarget {
+        namespace: Some("shop".into()),
+        deployment: Some("frontend".into()),
+        node: None,
+    }
+}
+
 /// What `probe` finds within 30 s of wall time; a workflow that failed before it got there
 /// fails the test instead of hanging it.
 async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
@@ -351,11 +360,7 @@ async fn a_target_that_never_recovers_escalates_after_its_attempts() {
             log: vec!["fatal: config missing".into()],
             until_restart: false,
         },
-        FaultTarget {
-            namespace: Some("shop".into()),
-            deployment: Some("frontend".into()),
-            ..FaultTarget::default()
-        },
+        frontend(),
     );
     let incident = incident(&env, &env.policy);
     let e = execute(&env, &incident, analyzer(false, Notes::default())).await;
@@ -748,11 +753,7 @@ async fn the_analyzer_names_the_cause_found_at_open_and_tells_the_story_in_slack
             log: vec!["panic: config: missing ORDERS_URL".into()],
             until_restart: true,
         },
-        FaultTarget {
-            namespace: Some("shop".into()),
-            deployment: Some("frontend".into()),
-            node: None,
-        },
+        frontend(),
     );
     env.lab.sim.advance(std::time::Duration::from_secs(120));
     let incident = incident(&env, &env.policy);

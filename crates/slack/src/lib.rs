@@ -3,9 +3,16 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+/// One HTTP client per process: its connection pool and TLS set-up serve every message.
+static HTTP: LazyLock<reqwest::Client> = LazyLock::new(reqwest::Client::new);
+
+/// How long a post may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A message could not be posted.
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +81,6 @@ impl Slack {
         message: &Value,
         thread_ts: Option<&str>,
     ) -> Result<Option<String>, SlackError> {
-        let client = || {
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| SlackError::Post(e.to_string()))
-        };
         match self {
             Slack::Bot {
                 api,
@@ -91,8 +92,9 @@ impl Slack {
                 if let Some(ts) = thread_ts {
                     body["thread_ts"] = json!(ts);
                 }
-                let answer: Value = client()?
+                let answer: Value = HTTP
                     .post(format!("{api}/chat.postMessage"))
+                    .timeout(TIMEOUT)
                     .bearer_auth(token)
                     .json(&body)
                     .send()
@@ -111,8 +113,9 @@ impl Slack {
                 Ok(answer["ts"].as_str().map(str::to_owned))
             }
             Slack::Webhook(url) => {
-                let response = client()?
+                let response = HTTP
                     .post(url)
+                    .timeout(TIMEOUT)
                     .json(message)
                     .send()
                     .await

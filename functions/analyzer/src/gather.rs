@@ -4,6 +4,7 @@
 //! left out, because a partial bundle still explains more than none.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,13 @@ pub struct Gatherer {
     pub max_events: usize,
 }
 
+/// One HTTP client per process (it holds the connection pool and the TLS set-up); a gatherer
+/// is made per invocation, with that invocation's kube client.
+static HTTP: LazyLock<reqwest::Client> = LazyLock::new(reqwest::Client::new);
+
+/// How long a Prometheus or Loki query may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The queries asked by default; `{namespace}` and `{workload}` are filled in.
 pub const DEFAULT_QUERIES: &[&str] = &[
     // The share of CPU periods throttled: CFS quota exhausted.
@@ -43,10 +51,7 @@ impl Gatherer {
             prometheus: prometheus.map(|p| p.trim_end_matches('/').to_owned()),
             loki: loki.map(|l| l.trim_end_matches('/').to_owned()),
             queries: DEFAULT_QUERIES.iter().map(|q| (*q).to_owned()).collect(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: HTTP.clone(),
             tail_lines: 100,
             max_events: 50,
         }
@@ -122,21 +127,15 @@ impl Gatherer {
             })
             .unwrap_or_default();
         let params = ListParams::default().labels(&selector);
-        evidence.replicasets = ok(Api::<ReplicaSet>::namespaced(self.client.clone(), ns)
-            .list(&params)
-            .await)
-        .map(|l| {
-            l.items
-                .into_iter()
-                .filter(|rs| owner(&rs.metadata, "Deployment").as_deref() == Some(name))
-                .collect()
-        })
-        .unwrap_or_default();
-        evidence.pods = ok(Api::<Pod>::namespaced(self.client.clone(), ns)
-            .list(&params)
-            .await)
-        .map(|l| l.items)
-        .unwrap_or_default();
+        evidence.replicasets = list(
+            Api::<ReplicaSet>::namespaced(self.client.clone(), ns),
+            &params,
+        )
+        .await
+        .into_iter()
+        .filter(|rs| owner(&rs.metadata, "Deployment").as_deref() == Some(name))
+        .collect();
+        evidence.pods = list(Api::<Pod>::namespaced(self.client.clone(), ns), &params).await;
         evidence.deployment = Some(deployment);
         let nodes: BTreeSet<String> = evidence
             .pods
@@ -145,11 +144,11 @@ impl Gatherer {
             .collect();
         // The pods' nodes, and every node in trouble: a pod the trouble evicted is gone, and
         // its node with it, from the pods' view.
-        let all = ok(Api::<Node>::all(self.client.clone())
-            .list(&ListParams::default())
-            .await)
-        .map(|l| l.items)
-        .unwrap_or_default();
+        let all = list(
+            Api::<Node>::all(self.client.clone()),
+            &ListParams::default(),
+        )
+        .await;
         evidence.nodes = all
             .into_iter()
             .filter(|n| {
@@ -167,9 +166,7 @@ impl Gatherer {
             .nodes
             .extend(ok(Api::<Node>::all(self.client.clone()).get_opt(node).await).flatten());
         let params = ListParams::default().fields(&format!("spec.nodeName={node}"));
-        evidence.pods = ok(Api::<Pod>::all(self.client.clone()).list(&params).await)
-            .map(|l| l.items)
-            .unwrap_or_default();
+        evidence.pods = list(Api::<Pod>::all(self.client.clone()), &params).await;
     }
 
     /// Events about the deployment, its ReplicaSets, pods and nodes, newest first.
@@ -199,11 +196,11 @@ impl Gatherer {
         let mut events: Vec<Event> = vec![];
         if !ns.is_empty() {
             events.extend(
-                ok(Api::<Event>::namespaced(self.client.clone(), ns)
-                    .list(&ListParams::default())
-                    .await)
-                .map(|l| l.items)
-                .unwrap_or_default()
+                list(
+                    Api::<Event>::namespaced(self.client.clone(), ns),
+                    &ListParams::default(),
+                )
+                .await
                 .into_iter()
                 .filter(|e| {
                     e.involved_object
@@ -216,11 +213,11 @@ impl Gatherer {
         if !nodes.is_empty() {
             // Node events live in the default namespace.
             events.extend(
-                ok(Api::<Event>::namespaced(self.client.clone(), "default")
-                    .list(&ListParams::default())
-                    .await)
-                .map(|l| l.items)
-                .unwrap_or_default()
+                list(
+                    Api::<Event>::namespaced(self.client.clone(), "default"),
+                    &ListParams::default(),
+                )
+                .await
                 .into_iter()
                 .filter(|e| {
                     e.involved_object.kind.as_deref() == Some("Node")
@@ -285,6 +282,7 @@ impl Gatherer {
             let answer = self
                 .http
                 .get(format!("{base}/api/v1/query"))
+                .timeout(TIMEOUT)
                 .query(&[("query", query.as_str())])
                 .send()
                 .await;
@@ -320,6 +318,7 @@ impl Gatherer {
         let answer = self
             .http
             .get(format!("{base}/loki/api/v1/query_range"))
+            .timeout(TIMEOUT)
             .query(&[
                 ("query", query.as_str()),
                 ("start", &start.to_string()),
@@ -368,6 +367,16 @@ fn troubled(node: &Node) -> bool {
         .iter()
         .flat_map(|s| s.conditions.iter().flatten())
         .any(|c| (c.type_ == "Ready") != (c.status == "True"))
+}
+
+/// The items of a list, or none (logged) when the list cannot be read.
+async fn list<K>(api: Api<K>, params: &ListParams) -> Vec<K>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    ok(api.list(params).await)
+        .map(|l| l.items)
+        .unwrap_or_default()
 }
 
 fn ok<T>(result: Result<T, kube::Error>) -> Option<T> {
