@@ -81,17 +81,30 @@ wait_port() {
   done
 }
 
-# selfheal_bin: builds the CLI once per run and prints its path (run it directly when it goes to
-# the background, so a kill reaches it and not a subshell).
-selfheal_bin() {
-  if [ -z "${SELFHEAL_BUILT:-}" ]; then
-    cargo build -q -p selfheal-cli --manifest-path "$ROOT/Cargo.toml"
-    SELFHEAL_BUILT=1
-  fi
-  echo "$CARGO_TARGET_DIR/debug/selfheal"
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND until it succeeds; after SECONDS, says it timed
+# out waiting for WHAT and fails. Scripts wait on a condition, never for a fixed time.
+wait_until() {
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && { echo "timed out waiting for $what" >&2; return 1; }
+    sleep 0.2
+  done
 }
 
-# selfheal ARGS...: the CLI.
+# need_selfheal: builds the CLI once per run and sets $SELFHEAL to its path. Call it in the
+# script itself, not in a $(...) subshell: SELFHEAL_BUILT is exported from here, so the scripts
+# this one runs do not build again.
+need_selfheal() {
+  SELFHEAL=$CARGO_TARGET_DIR/debug/selfheal
+  if [ -z "${SELFHEAL_BUILT:-}" ]; then
+    cargo build -q -p selfheal-cli --manifest-path "$ROOT/Cargo.toml"
+    export SELFHEAL_BUILT=1
+  fi
+}
+
+# selfheal ARGS...: the CLI (run "$SELFHEAL" directly when it goes to the background, so a kill
+# reaches it and not a subshell).
 selfheal() {
-  "$(selfheal_bin)" "$@"
+  need_selfheal
+  "$SELFHEAL" "$@"
 }
