@@ -15,11 +15,13 @@ use serde_json::{Value, json};
 
 use crate::Sim;
 use crate::faults::{Fault, FaultKind};
+use crate::object::{is_ready, name_of, namespace_of};
 use crate::patch::{self, PatchType};
 use crate::resources::{RESOURCES, Resource, find, idx};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::world::{World, is_ready, name_of, namespace_of};
+use crate::store::WatchEventType;
+use crate::world::World;
 
 type Params = HashMap<String, String>;
 
@@ -396,12 +398,12 @@ async fn watch(sim: Sim, t: Target, q: Params) -> Response {
     let (initial, mut rx) = {
         let w = sim.world();
         let rx = w.subscribe();
-        let initial: Vec<(String, Value)> = match from {
+        let initial: Vec<(Value, Value)> = match from {
             Some(rv) => match w.changes_since(rv) {
                 Some(events) => events
                     .into_iter()
                     .filter(|e| wanted(e.resource, &e.object))
-                    .map(|e| (e.kind.to_owned(), e.object))
+                    .map(|e| (json!(e.kind), e.object))
                     .collect(),
                 None => {
                     let gone = ApiError {
@@ -410,13 +412,13 @@ async fn watch(sim: Sim, t: Target, q: Params) -> Response {
                         message: format!("too old resource version: {rv}"),
                         details: None,
                     };
-                    vec![("ERROR".to_owned(), gone.body())]
+                    vec![(json!("ERROR"), gone.body())]
                 }
             },
             None => w
                 .list(res, None)
                 .filter(|o| wanted(res, o))
-                .map(|o| ("ADDED".to_owned(), o.clone()))
+                .map(|o| (json!(WatchEventType::Added), o.clone()))
                 .collect(),
         };
         (initial, rx)

@@ -4,14 +4,18 @@
 //! `/metrics` for Prometheus.
 
 pub mod api;
+mod controllers;
 pub mod faults;
 pub mod metrics;
+pub mod object;
 pub mod patch;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;
 pub mod selector;
 pub mod status;
+pub mod store;
+pub mod traffic;
 pub mod world;
 
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -5,8 +5,10 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::object::{is_ready, name_of, namespace_of};
 use crate::resources::idx;
-use crate::world::{BUCKETS, World, is_ready, name_of, namespace_of};
+use crate::traffic::BUCKETS;
+use crate::world::World;
 
 struct Family {
     name: &'static str,
@@ -77,6 +79,38 @@ fn condition(obj: &Value, kind: &str) -> Option<String> {
 
 /// The metrics text (Prometheus exposition format 0.0.4).
 pub fn render(w: &World) -> String {
+    let mut out = String::new();
+    let groups = [
+        pods(w),
+        containers(w),
+        deployments(w),
+        nodes(w),
+        disruption_budgets(w),
+        app(w),
+    ];
+    for f in groups.iter().flatten() {
+        render_family(&mut out, f);
+    }
+    out
+}
+
+/// A pod's namespace and name, and its owner's kind and name (`<none>` for bare pods).
+fn pod_identity(pod: &Value) -> (String, String, &str, &str) {
+    let owner = &pod["metadata"]["ownerReferences"][0];
+    let (okind, oname) = owner["kind"]
+        .as_str()
+        .zip(owner["name"].as_str())
+        .unwrap_or(("<none>", "<none>"));
+    (
+        namespace_of(pod).to_owned(),
+        name_of(pod).to_owned(),
+        okind,
+        oname,
+    )
+}
+
+/// kube_pod_*: info, owner, phase, readiness.
+fn pods(w: &World) -> Vec<Family> {
     let mut pod_info = Family::new("kube_pod_info", "gauge", "Information about pod.");
     let mut phase = Family::new("kube_pod_status_phase", "gauge", "The pods current phase.");
     let mut ready = Family::new(
@@ -84,66 +118,17 @@ pub fn render(w: &World) -> String {
         "gauge",
         "Describes whether the pod is ready to serve requests.",
     );
-    let mut restarts = Family::new(
-        "kube_pod_container_status_restarts_total",
-        "counter",
-        "The number of container restarts per container.",
-    );
-    let mut c_ready = Family::new(
-        "kube_pod_container_status_ready",
-        "gauge",
-        "Describes whether the containers readiness check succeeded.",
-    );
-    let mut waiting = Family::new(
-        "kube_pod_container_status_waiting_reason",
-        "gauge",
-        "Describes the reason the container is currently in waiting state.",
-    );
-    let mut terminated = Family::new(
-        "kube_pod_container_status_last_terminated_reason",
-        "gauge",
-        "Describes the last reason the container was in terminated state.",
-    );
     let mut owner = Family::new(
         "kube_pod_owner",
         "gauge",
         "Information about the Pod's owner.",
     );
-    let mut requests = Family::new(
-        "http_requests_total",
-        "counter",
-        "HTTP requests served by the simulated app, by status code.",
-    );
-    let mut duration = Family::new(
-        "http_request_duration_seconds",
-        "histogram",
-        "HTTP request latency of the simulated app.",
-    );
-    let mut cpu = Family::new(
-        "container_cpu_usage_seconds_total",
-        "counter",
-        "Cumulative CPU time consumed by the container.",
-    );
-    let mut periods = Family::new(
-        "container_cpu_cfs_periods_total",
-        "counter",
-        "Number of elapsed enforcement period intervals.",
-    );
-    let mut throttled = Family::new(
-        "container_cpu_cfs_throttled_periods_total",
-        "counter",
-        "Number of throttled period intervals.",
-    );
     for pod in w.list(idx::PODS, None) {
-        let (ns, name) = (namespace_of(pod).to_owned(), name_of(pod).to_owned());
+        let (ns, name, okind, oname) = pod_identity(pod);
         let node = pod["spec"]["nodeName"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let (okind, oname) = pod["metadata"]["ownerReferences"][0]["kind"]
-            .as_str()
-            .zip(pod["metadata"]["ownerReferences"][0]["name"].as_str())
-            .unwrap_or(("<none>", "<none>"));
         pod_info.add(
             vec![
                 ("namespace", ns.clone()),
@@ -186,6 +171,34 @@ pub fn render(w: &World) -> String {
                 b(v),
             );
         }
+    }
+    vec![pod_info, phase, ready, owner]
+}
+
+/// kube_pod_container_*: restarts, readiness, waiting and last terminated reasons.
+fn containers(w: &World) -> Vec<Family> {
+    let mut restarts = Family::new(
+        "kube_pod_container_status_restarts_total",
+        "counter",
+        "The number of container restarts per container.",
+    );
+    let mut c_ready = Family::new(
+        "kube_pod_container_status_ready",
+        "gauge",
+        "Describes whether the containers readiness check succeeded.",
+    );
+    let mut waiting = Family::new(
+        "kube_pod_container_status_waiting_reason",
+        "gauge",
+        "Describes the reason the container is currently in waiting state.",
+    );
+    let mut terminated = Family::new(
+        "kube_pod_container_status_last_terminated_reason",
+        "gauge",
+        "Describes the last reason the container was in terminated state.",
+    );
+    for pod in w.list(idx::PODS, None) {
+        let (ns, name) = (namespace_of(pod).to_owned(), name_of(pod).to_owned());
         for cs in pod["status"]["containerStatuses"]
             .as_array()
             .into_iter()
@@ -212,6 +225,39 @@ pub fn render(w: &World) -> String {
                 terminated.add(labels, 1.0);
             }
         }
+    }
+    vec![restarts, c_ready, waiting, terminated]
+}
+
+/// The simulated app's golden signals per pod: requests, latency histogram, CPU and throttling.
+fn app(w: &World) -> Vec<Family> {
+    let mut requests = Family::new(
+        "http_requests_total",
+        "counter",
+        "HTTP requests served by the simulated app, by status code.",
+    );
+    let mut duration = Family::new(
+        "http_request_duration_seconds",
+        "histogram",
+        "HTTP request latency of the simulated app.",
+    );
+    let mut cpu = Family::new(
+        "container_cpu_usage_seconds_total",
+        "counter",
+        "Cumulative CPU time consumed by the container.",
+    );
+    let mut periods = Family::new(
+        "container_cpu_cfs_periods_total",
+        "counter",
+        "Number of elapsed enforcement period intervals.",
+    );
+    let mut throttled = Family::new(
+        "container_cpu_cfs_throttled_periods_total",
+        "counter",
+        "Number of throttled period intervals.",
+    );
+    for pod in w.list(idx::PODS, None) {
+        let (ns, name) = (namespace_of(pod).to_owned(), name_of(pod).to_owned());
         let uid = pod["metadata"]["uid"].as_str().unwrap_or_default();
         if let Some(t) = w.traffic.get(uid) {
             let service = w.deployment_of_pod(pod).unwrap_or_else(|| name.clone());
@@ -258,6 +304,11 @@ pub fn render(w: &World) -> String {
             throttled.add(cl(), t.cfs_throttled.round());
         }
     }
+    vec![requests, duration, cpu, periods, throttled]
+}
+
+/// kube_deployment_*: replicas by state, generations, conditions.
+fn deployments(w: &World) -> Vec<Family> {
     let mut spec_replicas = Family::new(
         "kube_deployment_spec_replicas",
         "gauge",
@@ -323,6 +374,20 @@ pub fn render(w: &World) -> String {
             }
         }
     }
+    vec![
+        spec_replicas,
+        st_replicas,
+        available,
+        unavailable,
+        updated,
+        observed,
+        generation,
+        dcond,
+    ]
+}
+
+/// kube_node_*: conditions and unschedulable.
+fn nodes(w: &World) -> Vec<Family> {
     let mut ncond = Family::new(
         "kube_node_status_condition",
         "gauge",
@@ -352,6 +417,11 @@ pub fn render(w: &World) -> String {
             b(n["spec"]["unschedulable"] == true),
         );
     }
+    vec![ncond, unsched]
+}
+
+/// kube_poddisruptionbudget_status_pod_disruptions_allowed.
+fn disruption_budgets(w: &World) -> Vec<Family> {
     let mut pdb = Family::new(
         "kube_poddisruptionbudget_status_pod_disruptions_allowed",
         "gauge",
@@ -366,34 +436,5 @@ pub fn render(w: &World) -> String {
             p["status"]["disruptionsAllowed"].as_f64().unwrap_or(0.0),
         );
     }
-    let mut out = String::new();
-    for f in [
-        pod_info,
-        phase,
-        ready,
-        restarts,
-        c_ready,
-        waiting,
-        terminated,
-        owner,
-        spec_replicas,
-        st_replicas,
-        available,
-        unavailable,
-        updated,
-        observed,
-        generation,
-        dcond,
-        ncond,
-        unsched,
-        pdb,
-        requests,
-        duration,
-        cpu,
-        periods,
-        throttled,
-    ] {
-        render_family(&mut out, &f);
-    }
-    out
+    vec![pdb]
 }

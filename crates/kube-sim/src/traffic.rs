@@ -1,0 +1,125 @@
+//! The simulated app's golden signals: requests, errors, latency and CPU per pod, as the sample
+//! app's /metrics would count them, shaped by the faults that hit the pod.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::faults::FaultKind;
+use crate::object::{is_daemon, is_ready, uid_of};
+use crate::resources::idx;
+use crate::world::World;
+
+/// Golden-signal counters per pod.
+#[derive(Debug, Clone, Default)]
+pub struct Traffic {
+    /// Requests by status code.
+    pub requests: BTreeMap<u16, f64>,
+    /// Histogram bucket counts (cumulative), sum and count.
+    pub buckets: [f64; 8],
+    /// Sum of durations.
+    pub duration_sum: f64,
+    /// Count of durations.
+    pub duration_count: f64,
+    /// CPU seconds used.
+    pub cpu_seconds: f64,
+    /// CFS periods, and those throttled.
+    pub cfs_periods: f64,
+    /// Throttled periods.
+    pub cfs_throttled: f64,
+}
+
+/// Histogram buckets for http_request_duration_seconds.
+pub const BUCKETS: [f64; 8] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, f64::INFINITY];
+
+/// Serves `seconds` of requests on every ready pod (daemons aside), shaped by the faults that hit
+/// it: latency adds to the duration, CPU saturation throttles, a dependency down fails requests.
+pub(crate) fn serve(w: &mut World, seconds: f64) {
+    let pods: Vec<Value> = w
+        .list(idx::PODS, None)
+        .filter(|p| is_ready(p) && !is_daemon(p))
+        .cloned()
+        .collect();
+    for pod in pods {
+        let faults = w.pod_faults(&pod);
+        let mut latency = 0.03;
+        let mut error_share = 0.001;
+        let mut cpu = 0.3;
+        for f in &faults {
+            match f {
+                FaultKind::Latency { seconds } => latency += seconds,
+                FaultKind::CpuSaturation => {
+                    cpu = 0.98;
+                    latency += 0.6;
+                }
+                FaultKind::DependencyDown { .. } => error_share = 1.0,
+                _ => {}
+            }
+        }
+        let n = w.timing.rps_per_pod * seconds;
+        let t = w.traffic.entry(uid_of(&pod).to_owned()).or_default();
+        *t.requests.entry(200).or_default() += n * (1.0 - error_share);
+        *t.requests.entry(503).or_default() += n * error_share;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if latency <= *le {
+                t.buckets[i] += n;
+            }
+        }
+        t.duration_sum += n * latency;
+        t.duration_count += n;
+        t.cpu_seconds += cpu * seconds;
+        t.cfs_periods += seconds * 10.0;
+        t.cfs_throttled += if cpu > 0.9 { seconds * 6.0 } else { 0.0 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::controllers::testing::{cluster, deployment, run_for};
+    use crate::faults::{Fault, FaultTarget};
+
+    use super::*;
+
+    fn totals(w: &World) -> (f64, f64, f64) {
+        w.traffic
+            .values()
+            .fold((0.0, 0.0, 0.0), |(ok, err, thr), t| {
+                (
+                    ok + t.requests.get(&200).copied().unwrap_or(0.0),
+                    err + t.requests.get(&503).copied().unwrap_or(0.0),
+                    thr + t.cfs_throttled,
+                )
+            })
+    }
+
+    #[test]
+    fn ready_pods_serve_and_a_dependency_down_fails_every_request() {
+        let mut w = cluster(2);
+        deployment(&mut w, "web", 2);
+        run_for(&mut w, Duration::from_secs(10));
+        let (ok, err, throttled) = totals(&w);
+        assert!(
+            ok > 0.0 && err < ok * 0.01 && throttled == 0.0,
+            "{ok} {err}"
+        );
+        w.add_fault(Fault {
+            id: String::new(),
+            kind: FaultKind::DependencyDown {
+                dependency: "db:5432".into(),
+            },
+            target: FaultTarget {
+                namespace: Some("shop".into()),
+                deployment: Some("web".into()),
+                ..FaultTarget::default()
+            },
+            injected_at: None,
+        });
+        let before = totals(&w);
+        run_for(&mut w, Duration::from_secs(5));
+        let after = totals(&w);
+        assert!(after.1 - before.1 > 0.0, "errors grow");
+        assert_eq!(after.0, before.0, "no request succeeds");
+    }
+}
