@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+use crate::context::Context;
 use crate::error::StatesError;
 use crate::path;
 
@@ -276,7 +277,7 @@ fn string_matches(value: &str, pattern: &str) -> bool {
 
 impl Condition {
     /// Whether the condition holds for `input`.
-    pub fn evaluate(&self, input: &Value, context: &Value) -> Result<bool, StatesError> {
+    pub fn evaluate(&self, input: &Value, context: &Context<'_>) -> Result<bool, StatesError> {
         match self {
             Condition::And(all) => {
                 for c in all {
@@ -403,7 +404,7 @@ mod tests {
     }
 
     fn holds(v: Value, input: Value) -> bool {
-        rule(v).evaluate(&input, &json!({})).unwrap()
+        rule(v).evaluate(&input, &json!({}).into()).unwrap()
     }
 
     #[test]
@@ -582,7 +583,7 @@ mod tests {
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
         let err = rule(json!({"Variable": "$.missing", "StringEquals": "x"}))
-            .evaluate(&json!({}), &json!({}))
+            .evaluate(&json!({}), &json!({}).into())
             .unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }

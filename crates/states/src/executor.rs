@@ -18,6 +18,7 @@ use crate::asl::{
 };
 use crate::callback::{Message, TokenError, Tokens};
 use crate::clock::Clock;
+use crate::context::{Context, Parts};
 use crate::dispatch::Dispatcher;
 use crate::error::{StatesError, names};
 use crate::history::{HistoryEvent, Recorder, format_time, payload};
@@ -273,7 +274,7 @@ fn transition(state: &State) -> Result<Flow, StatesError> {
 }
 
 /// InputPath and OutputPath: `$` when absent, `{}` when null, else the query.
-fn apply_path(field: &PathField, raw: &Value, ctx: &Value) -> Result<Value, StatesError> {
+fn apply_path(field: &PathField, raw: &Value, ctx: &Context<'_>) -> Result<Value, StatesError> {
     match field {
         PathField::Default => Ok(raw.clone()),
         PathField::Null => Ok(json!({})),
@@ -308,7 +309,12 @@ fn retry_delay(retriers: &[Retrier], counts: &mut [u32], e: &StatesError) -> Opt
     Some(Duration::from_secs_f64(secs.max(0.0)))
 }
 
-fn seconds_from(path: &str, input: &Value, ctx: &Value, what: &str) -> Result<u64, StatesError> {
+fn seconds_from(
+    path: &str,
+    input: &Value,
+    ctx: &Context<'_>,
+    what: &str,
+) -> Result<u64, StatesError> {
     let v = path::query(path, input, ctx)?;
     v.as_u64().ok_or_else(|| {
         StatesError::runtime(format!(
@@ -332,26 +338,24 @@ impl Run<'_> {
         id
     }
 
-    fn context(
-        &self,
-        state: &str,
+    /// The context object of state `state` (read lazily: see [`Context`]).
+    fn context<'c>(
+        &'c self,
+        state: &'c str,
         entered: DateTime<Utc>,
         retry: u32,
-        token: Option<&str>,
-        item: Option<(usize, &Value)>,
-    ) -> Value {
-        let mut ctx = json!({
-            "Execution": self.execution,
-            "State": {"EnteredTime": format_time(entered), "Name": state, "RetryCount": retry},
-            "StateMachine": self.state_machine,
-        });
-        if let Some(t) = token {
-            ctx["Task"] = json!({"Token": t});
-        }
-        if let Some((index, value)) = item {
-            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-        }
-        ctx
+        token: Option<&'c str>,
+        item: Option<(usize, &'c Value)>,
+    ) -> Context<'c> {
+        Context::new(Parts {
+            execution: &self.execution,
+            state_machine: &self.state_machine,
+            state,
+            entered: format_time(entered),
+            retry,
+            token,
+            item,
+        })
     }
 
     fn run_machine<'b>(
@@ -552,7 +556,7 @@ impl Run<'_> {
         state: &State,
         raw: Value,
         result: Result<Value, StatesError>,
-        ctx: &Value,
+        ctx: &Context<'_>,
     ) -> Result<(Value, Flow), StatesError> {
         let (selector, result_path_field) = match &state.kind {
             Kind::Task(t) => (t.result_selector.as_ref(), &t.result_path),
@@ -857,11 +861,16 @@ impl Run<'_> {
             )),
         );
         let count = items.len();
-        let iterations = items.into_iter().enumerate().map(|(index, item)| {
-            let item_ctx = self.context(name, entered, retry, None, Some((index, &item)));
-            async move {
+        let iterations = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| async move {
                 let input = match m.selector() {
-                    Some(t) => template::apply(t, eff, &item_ctx)?,
+                    Some(t) => {
+                        let item_ctx =
+                            self.context(name, entered, retry, None, Some((index, &item)));
+                        template::apply(t, eff, &item_ctx)?
+                    }
                     None => item,
                 };
                 let branch = Cursor::new(started);
@@ -885,8 +894,7 @@ impl Run<'_> {
                     ),
                 };
                 result
-            }
-        });
+            });
         let limit = if max == 0 { count.max(1) } else { max as usize };
         let results = futures::stream::iter(iterations).buffered(limit);
         let tolerated = m.tolerated_failure_count.is_some()

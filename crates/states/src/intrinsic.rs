@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value, json};
 use sha2::Digest;
 
+use crate::context::Context;
 use crate::error::{StatesError, names};
 use crate::path;
 
@@ -39,7 +40,7 @@ pub fn is_intrinsic(s: &str) -> bool {
 }
 
 /// Evaluates an intrinsic expression against the state's input and the context object.
-pub fn evaluate(expr: &str, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn evaluate(expr: &str, input: &Value, context: &Context<'_>) -> Result<Value, StatesError> {
     let mut p = Parser { s: expr, pos: 0 };
     let call = p.call()?;
     p.skip_ws();
@@ -205,7 +206,7 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn eval(call: &Call, input: &Value, context: &Value) -> Result<Value, StatesError> {
+fn eval(call: &Call, input: &Value, context: &Context<'_>) -> Result<Value, StatesError> {
     let args = call
         .args
         .iter()
@@ -452,7 +453,11 @@ mod tests {
     use super::*;
 
     fn ev(expr: &str, input: Value) -> Result<Value, StatesError> {
-        evaluate(expr, &input, &json!({"Execution": {"Name": "inc-1"}}))
+        evaluate(
+            expr,
+            &input,
+            &json!({"Execution": {"Name": "inc-1"}}).into(),
+        )
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod asl;
 pub mod callback;
 pub mod choice;
 pub mod clock;
+pub mod context;
 pub mod dispatch;
 pub mod error;
 pub mod executor;

@@ -6,12 +6,17 @@
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 
+use crate::context::Context;
 use crate::error::{StatesError, names};
 
 /// Evaluates `path` against `input`, or against `context` when it starts with `$$`.
-pub fn query(path: &str, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn query(path: &str, input: &Value, context: &Context<'_>) -> Result<Value, StatesError> {
+    let view;
     let (target, path) = match path.strip_prefix("$$") {
-        Some(rest) => (context, format!("${rest}")),
+        Some(rest) => {
+            view = context.view(rest);
+            (view.as_ref(), format!("${rest}"))
+        }
         None => (input, path.to_owned()),
     };
     let normalized = normalize(&path);
@@ -236,7 +241,7 @@ mod tests {
     use serde_json::json;
 
     fn q(path: &str, input: &Value) -> Result<Value, StatesError> {
-        query(path, input, &json!({"Execution": {"Name": "inc-1"}}))
+        query(path, input, &json!({"Execution": {"Name": "inc-1"}}).into())
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 use serde_json::{Map, Value};
 
+use crate::context::Context;
 use crate::error::StatesError;
 use crate::{intrinsic, path};
 
 /// Applies `template` to `input` with `context`.
-pub fn apply(template: &Value, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn apply(template: &Value, input: &Value, context: &Context<'_>) -> Result<Value, StatesError> {
     match template {
         Value::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
@@ -39,7 +40,7 @@ pub fn apply(template: &Value, input: &Value, context: &Value) -> Result<Value, 
 }
 
 /// A `.$` value: an intrinsic call or a path.
-pub fn resolve(expr: &str, input: &Value, context: &Value) -> Result<Value, StatesError> {
+pub fn resolve(expr: &str, input: &Value, context: &Context<'_>) -> Result<Value, StatesError> {
     if intrinsic::is_intrinsic(expr) {
         intrinsic::evaluate(expr, input, context)
     } else {
@@ -66,7 +67,7 @@ mod tests {
         let out = apply(
             &template,
             &json!({"incident": {"id": "inc-1"}, "step": 2}),
-            &json!({"Task": {"Token": "t"}}),
+            &json!({"Task": {"Token": "t"}}).into(),
         )
         .unwrap();
         assert_eq!(
@@ -77,9 +78,9 @@ mod tests {
 
     #[test]
     fn a_missing_path_is_a_runtime_error() {
-        let err = apply(&json!({"a.$": "$.missing"}), &json!({}), &json!({})).unwrap_err();
+        let err = apply(&json!({"a.$": "$.missing"}), &json!({}), &json!({}).into()).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
-        let err = apply(&json!({"a.$": 5}), &json!({}), &json!({})).unwrap_err();
+        let err = apply(&json!({"a.$": 5}), &json!({}), &json!({}).into()).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
     }
 }

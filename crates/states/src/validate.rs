@@ -464,7 +464,7 @@ fn check_query(p: &str, at: &str, add: &mut impl FnMut(String, String)) {
         return;
     }
     // A query against nothing finds nothing; only a syntax error is a problem here.
-    if let Err(e) = path::query(p, &Value::Null, &Value::Null)
+    if let Err(e) = path::query(p, &Value::Null, &Value::Null.into())
         && e.cause.starts_with("invalid JSONPath")
     {
         add(at.to_owned(), e.cause);

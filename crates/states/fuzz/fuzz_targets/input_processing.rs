@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use selfheal_states::context::{Context, Parts};
 use selfheal_states::{path, template, intrinsic};
 use serde_json::{Value, json};
 
@@ -12,7 +13,16 @@ fuzz_target!(|data: &[u8]| {
     let input: Value = parts.next().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(Value::Null);
     let expr = parts.next().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
     let tpl: Value = parts.next().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(json!({}));
-    let ctx = json!({"Execution": {"Name": "fuzz", "Input": input.clone()}, "Map": {"Item": {"Index": 0, "Value": input.clone()}}});
+    let execution = json!({"Name": "fuzz", "Input": input.clone()});
+    let ctx = Context::new(Parts {
+        execution: &execution,
+        state_machine: &Value::Null,
+        state: "Fuzz",
+        entered: "2026-01-01T00:00:00.000Z".into(),
+        retry: 0,
+        token: Some("token"),
+        item: Some((0, &input)),
+    });
 
     let _ = path::query(&expr, &input, &ctx);
     let _ = path::set(input.clone(), &expr, json!(1));
