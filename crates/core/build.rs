@@ -1,5 +1,6 @@
-//! Compiles the runbook catalog and the guardrail policy into the ingest, so the Lambda triages
-//! with exactly the catalog it was built with and needs no files at run time.
+//! Compiles the runbook catalog and the guardrail policy (statemachines/) into selfheal-core, so
+//! every Lambda and the CLI decide with exactly the catalog they were built with, and need no
+//! files at run time.
 
 use std::fmt::Write;
 use std::path::PathBuf;

@@ -2,9 +2,7 @@
 //! (outcome, MTTR and the target's failure count for the circuit breaker, together and once);
 //! and the archive that keeps the full record (S3, written once).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use selfheal_core::audit::Outcome;
@@ -12,15 +10,34 @@ use selfheal_core::{IncidentId, Mode, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{MemoryStore, StoreError, target_key};
+use crate::store::StoreError;
+
+selfheal_core::spelled_enum!(
+    /// What a timeline line records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TimelineKind {
+        /// The workflow started.
+        Opened = "opened",
+        /// A human approved the runbook.
+        Approval = "approval",
+        /// One unit of the runbook: its action, the wait and the health check.
+        Step = "step",
+        /// What made the workflow escalate.
+        Error = "error",
+        /// The analyzer's finding.
+        Analysis = "analysis",
+        /// The workflow ended.
+        Closed = "closed",
+    }
+);
 
 /// One line of the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEvent {
     /// Position in the timeline; also what makes a retried write a no-op.
     pub seq: u32,
-    /// `opened`, `approval`, `step`, `error`, `analysis`, `closed`.
-    pub kind: String,
+    /// What it records.
+    pub kind: TimelineKind,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// One line for humans.
@@ -118,82 +135,4 @@ pub trait Archive: Send + Sync {
 /// The key of an incident's record: `incidents/YYYY/MM/DD/<id>.json` (the day it was received).
 pub fn record_key(id: &IncidentId, received_at: DateTime<Utc>) -> String {
     format!("incidents/{}/{id}.json", received_at.format("%Y/%m/%d"))
-}
-
-impl AuditLog for MemoryStore {
-    async fn record(&self, id: &IncidentId, event: &TimelineEvent) -> Result<bool, StoreError> {
-        let mut m = self.lock();
-        let list = m.events.entry(id.clone()).or_default();
-        if list.iter().any(|e| e.seq == event.seq) {
-            return Ok(false);
-        }
-        list.push(event.clone());
-        list.sort_by_key(|e| e.seq);
-        Ok(true)
-    }
-
-    async fn close(
-        &self,
-        id: &IncidentId,
-        closing: &Closing,
-        failures: FailureCount,
-    ) -> Result<Closing, StoreError> {
-        let mut m = self.lock();
-        if let Some(first) = m.closed.get(id) {
-            return Ok(first.clone());
-        }
-        m.closed.insert(id.clone(), closing.clone());
-        let count = m.failures.entry(target_key(&closing.target)).or_default();
-        *count = match failures {
-            FailureCount::Reset => 0,
-            FailureCount::Increment => *count + 1,
-            FailureCount::Keep => *count,
-        };
-        Ok(closing.clone())
-    }
-
-    async fn await_approval(&self, id: &IncidentId, token: &str) -> Result<(), StoreError> {
-        self.lock().approvals.insert(id.clone(), token.to_owned());
-        Ok(())
-    }
-
-    async fn approval_token(&self, id: &IncidentId) -> Result<Option<String>, StoreError> {
-        Ok(self.lock().approvals.get(id).cloned())
-    }
-
-    async fn closing(&self, id: &IncidentId) -> Result<Option<Closing>, StoreError> {
-        Ok(self.lock().closed.get(id).cloned())
-    }
-
-    async fn timeline(&self, id: &IncidentId) -> Result<Vec<TimelineEvent>, StoreError> {
-        Ok(self.lock().events.get(id).cloned().unwrap_or_default())
-    }
-}
-
-/// The local archive.
-#[derive(Debug, Default)]
-pub struct MemoryArchive {
-    objects: Mutex<HashMap<String, Value>>,
-}
-
-impl MemoryArchive {
-    /// The object under `key`.
-    pub fn get(&self, key: &str) -> Option<Value> {
-        self.objects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned()
-    }
-}
-
-impl Archive for MemoryArchive {
-    async fn put_once(&self, key: &str, body: &Value) -> Result<bool, StoreError> {
-        let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        if objects.contains_key(key) {
-            return Ok(false);
-        }
-        objects.insert(key.to_owned(), body.clone());
-        Ok(true)
-    }
 }

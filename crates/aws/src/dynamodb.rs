@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
@@ -92,10 +92,10 @@ fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 
 fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+    StoreError::unavailable(e)
 }
 
 fn is_conditional_failure<E, R>(e: &SdkError<E, R>) -> bool
@@ -127,14 +127,14 @@ impl DynamoStore {
                 .attribute_name(name)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
+                .map_err(StoreError::unavailable)
         };
         let key = |name: &str, kind| {
             KeySchemaElement::builder()
                 .attribute_name(name)
                 .key_type(kind)
                 .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
+                .map_err(StoreError::unavailable)
         };
         self.client
             .create_table()
@@ -158,7 +158,7 @@ impl DynamoStore {
                             .build(),
                     )
                     .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                    .map_err(StoreError::unavailable)?,
             )
             .send()
             .await
@@ -171,7 +171,7 @@ impl DynamoStore {
                     .enabled(true)
                     .attribute_name("ttl")
                     .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                    .map_err(StoreError::unavailable)?,
             )
             .send()
             .await
@@ -229,7 +229,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .build()
             .map(|u| TransactWriteItem::builder().update(u).build())
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(StoreError::unavailable)
     }
 
     /// How a settled record ended, or None while it is still claimed.
@@ -237,7 +237,7 @@ impl DynamoStore {
         match get_s(item, "outcome") {
             Some(json) if get_s(item, "status") != Some("claimed") => serde_json::from_str(json)
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("outcome: {e}"))),
+                .map_err(|e| StoreError::corrupt("outcome", e)),
             _ => Ok(None),
         }
     }
@@ -285,7 +285,7 @@ impl IncidentStore for DynamoStore {
                 let reserved = match out.attributes.as_ref().and_then(|a| get_s(a, "incident")) {
                     Some(json) => Some(Box::new(
                         serde_json::from_str::<Incident>(json)
-                            .map_err(|e| StoreError::Corrupt(format!("incident: {e}")))?,
+                            .map_err(|e| StoreError::corrupt("incident", e))?,
                     )),
                     None => None,
                 };
@@ -316,7 +316,7 @@ impl IncidentStore for DynamoStore {
             .keys(kill_switch_key())
             .consistent_read(true)
             .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(StoreError::unavailable)?;
         let out = self
             .client
             .batch_get_item()
@@ -329,8 +329,8 @@ impl IncidentStore for DynamoStore {
             .as_ref()
             .is_some_and(|u| u.values().any(|k| !k.keys.is_empty()))
         {
-            return Err(StoreError::Unavailable(
-                "guardrail state: keys left unprocessed".into(),
+            return Err(StoreError::unavailable(
+                "guardrail state: keys left unprocessed",
             ));
         }
         let items = out
@@ -367,7 +367,7 @@ impl IncidentStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> Result<Reservation, StoreError> {
         let json =
-            serde_json::to_string(incident).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_string(incident).map_err(|e| StoreError::corrupt("incident", e))?;
         let build = |u| self.transact_update(u);
         let claimed = build(
             Update::builder()
@@ -440,8 +440,7 @@ impl IncidentStore for DynamoStore {
         settled: &Settled,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let json =
-            serde_json::to_string(settled).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(settled).map_err(|e| StoreError::corrupt("settled", e))?;
         let (status, retry_after) = match settled {
             Settled::Accepted { .. } => ("accepted", None),
             Settled::Refused(r) => ("refused", r.retry_after),
@@ -521,7 +520,7 @@ impl IncidentStore for DynamoStore {
 
 impl AuditLog for DynamoStore {
     async fn record(&self, id: &IncidentId, event: &TimelineEvent) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(event).map_err(|e| StoreError::corrupt("event", e))?;
         let result = self
             .client
             .put_item()
@@ -530,7 +529,7 @@ impl AuditLog for DynamoStore {
                 incident_pk(id),
                 &format!("event#{:06}", event.seq),
             )))
-            .item("kind", s(&event.kind))
+            .item("kind", s(event.kind.as_str()))
             .item(
                 "at",
                 s(event.at.to_rfc3339_opts(SecondsFormat::Millis, true)),
@@ -554,8 +553,7 @@ impl AuditLog for DynamoStore {
         closing: &Closing,
         failures: FailureCount,
     ) -> Result<Closing, StoreError> {
-        let json =
-            serde_json::to_string(closing).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_string(closing).map_err(|e| StoreError::corrupt("closing", e))?;
         let build = |u| self.transact_update(u);
         let mut request = self.client.transact_write_items().transact_items(build(
             Update::builder()
@@ -610,10 +608,9 @@ impl AuditLog for DynamoStore {
                 // Closed before (a retried state): the first close stands.
                 let item = self.incident_item(id).await?.unwrap_or_default();
                 let first = get_s(&item, "closing").ok_or_else(|| {
-                    StoreError::Unavailable("close was cancelled but no close is recorded".into())
+                    StoreError::unavailable("close was cancelled but no close is recorded")
                 })?;
-                serde_json::from_str(first)
-                    .map_err(|e| StoreError::Corrupt(format!("closing: {e}")))
+                serde_json::from_str(first).map_err(|e| StoreError::corrupt("closing", e))
             }
             Err(e) => Err(unavailable(e)),
         }
@@ -640,9 +637,7 @@ impl AuditLog for DynamoStore {
     async fn closing(&self, id: &IncidentId) -> Result<Option<Closing>, StoreError> {
         let item = self.incident_item(id).await?.unwrap_or_default();
         get_s(&item, "closing")
-            .map(|json| {
-                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("closing: {e}")))
-            })
+            .map(|json| serde_json::from_str(json).map_err(|e| StoreError::corrupt("closing", e)))
             .transpose()
     }
 
@@ -662,7 +657,7 @@ impl AuditLog for DynamoStore {
             .iter()
             .map(|item| {
                 let json = get_s(item, "event").unwrap_or_default();
-                serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("event: {e}")))
+                serde_json::from_str(json).map_err(|e| StoreError::corrupt("event", e))
             })
             .collect()
     }

@@ -3,19 +3,23 @@
 //! demo and in-process benchmarks.
 //!
 //! - [`store::IncidentStore`]: incident claims (exactly-once ingest), guardrail state and its
-//!   reservations. DynamoDB: [`dynamodb::DynamoStore`]; local: [`store::MemoryStore`].
+//!   reservations. DynamoDB: [`dynamodb::DynamoStore`]; local: [`memory::MemoryStore`].
 //! - [`starter::ExecutionStarter`]: start the remediation workflow. Step Functions:
-//!   [`sfn::SfnStarter`]; local: [`starter::MemoryStarter`].
+//!   [`sfn::SfnStarter`]; local: [`memory::MemoryStarter`].
 //! - [`audit::AuditLog`], [`audit::Archive`]: the incident timeline and close (DynamoDB, memory)
-//!   and the full record (S3: [`s3::S3Archive`]; local: [`audit::MemoryArchive`]).
+//!   and the full record (S3: [`s3::S3Archive`]; local: [`memory::MemoryArchive`]).
 //! - [`callback::TaskCallback`]: complete a `.waitForTaskToken` state (Step Functions:
 //!   [`sfn::SfnCallback`]; local: the lab's executor).
 //! - [`store::ReplayGuard`]: remember a key once (Slack request replays).
 //! - [`secrets::SecretSource`]: one secret string. Secrets Manager:
-//!   [`secretsmanager::ManagedSecret`]; local: [`secrets::StaticSecret`].
+//!   [`secretsmanager::ManagedSecret`]; local: [`memory::StaticSecret`].
+//!
+//! Errors keep what went wrong below them as their `source` ([`BoxError`]): a caller can downcast
+//! it to the SDK's error and act on its kind.
 
 pub mod audit;
 pub mod callback;
+pub mod memory;
 pub mod secrets;
 pub mod starter;
 pub mod store;
@@ -28,6 +32,26 @@ pub mod s3;
 pub mod secretsmanager;
 #[cfg(feature = "sfn")]
 pub mod sfn;
+
+/// An error from below (an SDK, serde, a message), kept whole as a `source`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `e` and each of its sources, joined by ": ". An SDK error's own Display says only
+/// "service error"; the log needs the code and message underneath.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(source) = next {
+        let line = source.to_string();
+        // Wrappers often repeat their source's message; say it once.
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        next = source.source();
+    }
+    text
+}
 
 /// The shared SDK configuration: region, credentials and `AWS_ENDPOINT_URL` (moto locally) from the
 /// environment, with an operation timeout so a hung dependency fails the call instead of the

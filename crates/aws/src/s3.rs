@@ -1,7 +1,7 @@
 //! [`Archive`] on S3: one JSON object per incident, written once (`If-None-Match: *`).
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 
@@ -42,14 +42,14 @@ impl S3Archive {
                     .body
                     .collect()
                     .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .map_err(StoreError::unavailable)?
                     .into_bytes();
                 serde_json::from_slice(&bytes)
                     .map(Some)
-                    .map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+                    .map_err(|e| StoreError::corrupt("record", e))
             }
             Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
-            Err(e) => Err(StoreError::Unavailable(DisplayErrorContext(e).to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 }
@@ -57,7 +57,7 @@ impl S3Archive {
 impl Archive for S3Archive {
     async fn put_once(&self, key: &str, body: &Value) -> Result<bool, StoreError> {
         let bytes =
-            serde_json::to_vec_pretty(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            serde_json::to_vec_pretty(body).map_err(|e| StoreError::corrupt("record", e))?;
         let result = self
             .client
             .put_object()
@@ -72,7 +72,7 @@ impl Archive for S3Archive {
             Ok(_) => Ok(true),
             // 412: a record is there already (a retried close).
             Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 412 => Ok(false),
-            Err(e) => Err(StoreError::Unavailable(DisplayErrorContext(e).to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 }

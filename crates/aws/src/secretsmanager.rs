@@ -23,18 +23,14 @@ impl ManagedSecret {
 
 impl SecretSource for ManagedSecret {
     async fn fetch(&self) -> Result<String, SecretError> {
-        let err = |message: String| SecretError {
-            id: self.id.clone(),
-            message,
-        };
         let out = self
             .client
             .get_secret_value()
             .secret_id(&self.id)
             .send()
             .await
-            .map_err(|e| err(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| SecretError::new(&self.id, e))?;
         out.secret_string
-            .ok_or_else(|| err("the secret has no SecretString".into()))
+            .ok_or_else(|| SecretError::new(&self.id, "the secret has no SecretString"))
     }
 }

@@ -1,7 +1,7 @@
 //! [`ExecutionStarter`] on AWS Step Functions.
 
 use aws_sdk_sfn::Client;
-use aws_sdk_sfn::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sfn::error::SdkError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use selfheal_core::Incident;
 
@@ -41,7 +41,7 @@ impl SfnStarter {
 
 impl ExecutionStarter for SfnStarter {
     async fn start(&self, incident: &Incident) -> Result<Started, StartError> {
-        let input = serde_json::to_string(incident).map_err(|e| StartError(e.to_string()))?;
+        let input = serde_json::to_string(incident).map_err(StartError::new)?;
         let result = self
             .client
             .start_execution()
@@ -61,7 +61,7 @@ impl ExecutionStarter for SfnStarter {
                     arn: self.execution_arn(incident.id.as_str()),
                 })
             }
-            Err(e) => Err(StartError(DisplayErrorContext(e).to_string())),
+            Err(e) => Err(StartError::new(e)),
         }
     }
 }
@@ -84,15 +84,14 @@ impl SfnCallback {
 /// Which SDK errors mean the token is no longer waiting.
 fn callback_error<E>(e: SdkError<E, aws_sdk_sfn::config::http::HttpResponse>) -> CallbackError
 where
-    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + 'static,
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let gone = matches!(&e, SdkError::ServiceError(se)
         if matches!(se.err().code(), Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")));
-    let message = DisplayErrorContext(e).to_string();
     if gone {
-        CallbackError::Gone(message)
+        CallbackError::gone(e)
     } else {
-        CallbackError::Unavailable(message)
+        CallbackError::unavailable(e)
     }
 }
 

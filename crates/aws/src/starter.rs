@@ -1,11 +1,11 @@
 //! The execution starter port: start the remediation workflow for an incident, named after it so
 //! a second start of the same incident is recognised, never run twice.
 
-use std::collections::HashSet;
 use std::future::Future;
-use std::sync::Mutex;
 
-use selfheal_core::{Classified, ErrorClass, Incident, IncidentId};
+use selfheal_core::{Classified, ErrorClass, Incident};
+
+use crate::{BoxError, error_chain};
 
 /// A started (or already started) execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +33,26 @@ impl Started {
 
 /// The workflow could not be started; the incident stays claimed until its claim expires and a
 /// retry completes it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("starting the execution failed: {0}")]
-pub struct StartError(pub String);
+#[derive(Debug, thiserror::Error)]
+#[error("starting the execution failed: {message}")]
+pub struct StartError {
+    /// The error and its sources, for the log.
+    pub message: String,
+    /// The error itself (an SDK error a caller can downcast to tell throttling from invalid input).
+    #[source]
+    pub source: BoxError,
+}
+
+impl StartError {
+    /// Starting failed because of `source`.
+    pub fn new(source: impl Into<BoxError>) -> Self {
+        let source = source.into();
+        StartError {
+            message: error_chain(source.as_ref()),
+            source,
+        }
+    }
+}
 
 impl Classified for StartError {
     fn class(&self) -> ErrorClass {
@@ -52,39 +69,4 @@ pub trait ExecutionStarter: Send + Sync {
         &self,
         incident: &Incident,
     ) -> impl Future<Output = Result<Started, StartError>> + Send;
-}
-
-/// The local starter: keeps the incidents it was asked to start, in order, for whoever runs them
-/// (the lab's executor, a test).
-#[derive(Debug, Default)]
-pub struct MemoryStarter {
-    started: Mutex<(HashSet<IncidentId>, Vec<Incident>)>,
-}
-
-impl MemoryStarter {
-    /// No executions yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The incidents started so far.
-    pub fn started(&self) -> Vec<Incident> {
-        self.started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone()
-    }
-}
-
-impl ExecutionStarter for MemoryStarter {
-    async fn start(&self, incident: &Incident) -> Result<Started, StartError> {
-        let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
-        let arn = format!("local:execution:remediation:{}", incident.id);
-        if !started.0.insert(incident.id.clone()) {
-            return Ok(Started::AlreadyExists { arn });
-        }
-        started.1.push(incident.clone());
-        Ok(Started::New { arn })
-    }
 }

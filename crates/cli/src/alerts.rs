@@ -27,7 +27,12 @@ struct Explained {
 }
 
 /// Runs the command. Exit 0 whatever the decisions; 2 when the payload itself is invalid.
-pub fn explain(file: &Path, runbooks: &Path, policy: &Path, format: Format) -> Result<ExitCode> {
+pub fn explain(
+    file: &Path,
+    runbooks: Option<&Path>,
+    policy: Option<&Path>,
+    format: Format,
+) -> Result<ExitCode> {
     let body = read(file)?;
     let catalog = catalog::load(runbooks)?;
     let policy = catalog::load_policy(policy)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use selfheal_analyzer::analyst::{Analyst, Budget};
 use selfheal_analyzer::evidence::Evidence;
-use selfheal_analyzer::llm::{Kind, Llm};
+use selfheal_analyzer::llm::{Kind, LlmSettings};
 use selfheal_core::redact::{Options, Redactor};
 
 use crate::Format;
@@ -20,9 +20,10 @@ pub struct Args {
     /// How to print the finding.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// Ask an LLM (the rules stand in when its answer fails a check).
-    #[arg(long, value_enum)]
-    llm: Option<Provider>,
+    /// Ask an LLM: anthropic, openai (and the servers that speak its API) or bedrock. The rules
+    /// stand in when its answer fails a check.
+    #[arg(long)]
+    llm: Option<Kind>,
     /// The model.
     #[arg(long, requires = "llm")]
     model: Option<String>,
@@ -39,14 +40,6 @@ pub struct Args {
     /// Prompt and answer tokens for this analysis.
     #[arg(long, default_value_t = Budget::default().tokens)]
     token_budget: u32,
-}
-
-/// The LLM providers.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Provider {
-    Anthropic,
-    Openai,
-    Bedrock,
 }
 
 /// Prints the finding; exit 0, or 2 when the bundle cannot be read.
@@ -67,27 +60,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let llm = match args.llm {
         None => None,
-        Some(p) => {
-            let kind = match p {
-                Provider::Anthropic => Kind::Anthropic,
-                Provider::Openai => Kind::Openai,
-                Provider::Bedrock => Kind::Bedrock,
-            };
-            let base = args
-                .base_url
-                .clone()
-                .unwrap_or_else(|| Llm::default_base_url(&kind, &args.region));
-            let model = args.model.clone().context("--model names the model")?;
-            let mut llm = Llm::new(kind.clone(), base, model).with_timeout(Duration::from_secs(30));
-            if let Some(key) = &args.api_key {
-                llm = llm.with_api_key(key);
+        Some(kind) => Some(
+            LlmSettings {
+                kind,
+                model: args.model.clone().context("--model names the model")?,
+                base_url: args.base_url.clone(),
+                api_key: args.api_key.clone(),
+                region: args.region.clone(),
+                timeout: Duration::from_secs(30),
             }
-            if kind == Kind::Bedrock {
-                let credentials = selfheal_eks::cluster::aws::EnvCredentials::read()?;
-                llm = llm.with_credentials(credentials, &args.region);
-            }
-            Some(llm)
-        }
+            .build()?,
+        ),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let finding = runtime.block_on(Analyst::new(llm, budget).analyze(&evidence, None));

@@ -1,6 +1,8 @@
-//! Reading the runbook catalog and the guardrail policy from disk.
+//! The runbook catalog and the guardrail policy: the files given, the repository's when the
+//! current directory is its root, or else the ones compiled into the binary (as the Lambdas do),
+//! so the CLI answers the same anywhere.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -9,12 +11,39 @@ use selfheal_core::{Catalog, Policy};
 use crate::table::Table;
 
 /// Where the catalog lives in the repository.
-pub const DEFAULT_RUNBOOKS: &str = "statemachines/runbooks";
+const DEFAULT_RUNBOOKS: &str = "statemachines/runbooks";
 /// Where the guardrail policy lives in the repository.
-pub const DEFAULT_POLICY: &str = "statemachines/policy.yaml";
+const DEFAULT_POLICY: &str = "statemachines/policy.yaml";
+
+/// The catalog of `dir`, of statemachines/runbooks when it exists here, or the compiled-in one.
+pub fn load(dir: Option<&Path>) -> Result<Catalog> {
+    match locate(dir, DEFAULT_RUNBOOKS) {
+        Some(dir) => load_dir(&dir),
+        None => Ok(selfheal_core::embedded::catalog()?),
+    }
+}
+
+/// The policy at `path`, statemachines/policy.yaml when it exists here, or the compiled-in one.
+pub fn load_policy(path: Option<&Path>) -> Result<Policy> {
+    match locate(path, DEFAULT_POLICY) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Policy::from_yaml(&text).with_context(|| path.display().to_string())
+        }
+        None => Ok(selfheal_core::embedded::policy()?),
+    }
+}
+
+/// The path given, or `default` when it exists here; `None` means the compiled-in one.
+fn locate(given: Option<&Path>, default: &str) -> Option<PathBuf> {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| Path::new(default).exists().then(|| default.into()))
+}
 
 /// Reads every `.yaml`/`.yml` file of `dir` (sorted by name) into a checked catalog.
-pub fn load(dir: &Path) -> Result<Catalog> {
+fn load_dir(dir: &Path) -> Result<Catalog> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -36,15 +65,8 @@ pub fn load(dir: &Path) -> Result<Catalog> {
     Ok(Catalog::parse(files)?)
 }
 
-/// Reads and checks the guardrail policy.
-pub fn load_policy(path: &Path) -> Result<Policy> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Policy::from_yaml(&text).with_context(|| path.display().to_string())
-}
-
 /// `selfheal runbooks check`.
-pub fn check(dir: &Path) -> Result<ExitCode> {
+pub fn check(dir: Option<&Path>) -> Result<ExitCode> {
     let catalog = match load(dir) {
         Ok(c) => c,
         Err(err) => {
@@ -74,10 +96,10 @@ pub fn check(dir: &Path) -> Result<ExitCode> {
         ]);
     }
     print!("{table}");
-    println!(
-        "{} runbooks OK in {}",
-        catalog.runbooks().len(),
-        dir.display()
+    let origin = locate(dir, DEFAULT_RUNBOOKS).map_or_else(
+        || "the compiled-in catalog".into(),
+        |d| d.display().to_string(),
     );
+    println!("{} runbooks OK in {origin}", catalog.runbooks().len());
     Ok(ExitCode::SUCCESS)
 }

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use selfheal_aws::dynamodb::DynamoStore;
-use selfheal_aws::secrets::{SecretSource, StaticSecret};
+use selfheal_aws::memory::{MemoryStarter, MemoryStore, StaticSecret};
+use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnStarter;
-use selfheal_aws::starter::{ExecutionStarter, MemoryStarter, StartError, Started};
-use selfheal_aws::store::{IncidentStore, MemoryStore};
+use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
+use selfheal_aws::store::IncidentStore;
 use selfheal_core::Incident;
 use selfheal_ingest::{Ingest, gateway};
 
@@ -43,16 +44,21 @@ impl ExecutionStarter for Announcing {
     async fn start(&self, incident: &Incident) -> Result<Started, StartError> {
         let started = self.0.start(incident).await?;
         if let Started::New { .. } = started {
-            let line = serde_json::to_string(incident).map_err(|e| StartError(e.to_string()))?;
+            let line = serde_json::to_string(incident).map_err(StartError::new)?;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{line}").map_err(|e| StartError(e.to_string()))?;
+            writeln!(out, "{line}").map_err(StartError::new)?;
         }
         Ok(started)
     }
 }
 
 /// Serves until interrupted.
-pub fn serve(listen: &str, backend: Backend, runbooks: &Path, policy: &Path) -> Result<ExitCode> {
+pub fn serve(
+    listen: &str,
+    backend: Backend,
+    runbooks: Option<&Path>,
+    policy: Option<&Path>,
+) -> Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)

@@ -29,12 +29,14 @@ pub struct Args {
     /// Where Slack messages go (JSON lines).
     #[arg(long, default_value = "selfheal-slack.jsonl")]
     slack_file: PathBuf,
-    /// The runbook catalog.
-    #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
-    runbooks: PathBuf,
-    /// The guardrail policy.
-    #[arg(long, default_value = catalog::DEFAULT_POLICY)]
-    policy: PathBuf,
+    /// The runbook catalog directory [default: statemachines/runbooks when present, else the
+    /// compiled-in catalog].
+    #[arg(long)]
+    runbooks: Option<PathBuf>,
+    /// The guardrail policy file [default: statemachines/policy.yaml when present, else the
+    /// compiled-in policy].
+    #[arg(long)]
+    policy: Option<PathBuf>,
 }
 
 /// Serves the lab until interrupted.
@@ -47,8 +49,8 @@ pub fn serve(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("reading {}", args.scenario.display()))?;
     let scenario = Scenario::from_yaml(&text)?;
     let options = selfheal_lab::serve::Options {
-        catalog: catalog::load(&args.runbooks)?,
-        policy: catalog::load_policy(&args.policy)?,
+        catalog: catalog::load(args.runbooks.as_deref())?,
+        policy: catalog::load_policy(args.policy.as_deref())?,
         token: args.token,
         slack_file: args.slack_file.clone(),
         scenario,

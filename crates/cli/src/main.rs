@@ -94,12 +94,14 @@ enum Command {
         /// STATE_MACHINE_ARN, WEBHOOK_SECRET_ID; AWS_ENDPOINT_URL for moto).
         #[arg(long)]
         aws: bool,
-        /// The runbook catalog.
-        #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
-        runbooks: PathBuf,
-        /// The guardrail policy.
-        #[arg(long, default_value = catalog::DEFAULT_POLICY)]
-        policy: PathBuf,
+        /// The runbook catalog directory [default: statemachines/runbooks when present, else the
+        /// compiled-in catalog].
+        #[arg(long)]
+        runbooks: Option<PathBuf>,
+        /// The guardrail policy file [default: statemachines/policy.yaml when present, else the
+        /// compiled-in policy].
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
 }
 
@@ -187,9 +189,9 @@ enum StatesCommand {
 enum RunbooksCommand {
     /// Load and check every runbook; list them, or every problem with file and field.
     Check {
-        /// The catalog directory.
-        #[arg(default_value = catalog::DEFAULT_RUNBOOKS)]
-        dir: PathBuf,
+        /// The catalog directory [default: statemachines/runbooks when present, else the
+        /// compiled-in catalog].
+        dir: Option<PathBuf>,
     },
 }
 
@@ -199,12 +201,14 @@ enum AlertsCommand {
     Explain {
         /// The payload; `-` reads standard input.
         file: PathBuf,
-        /// The runbook catalog directory.
-        #[arg(long, default_value = catalog::DEFAULT_RUNBOOKS)]
-        runbooks: PathBuf,
-        /// The guardrail policy file.
-        #[arg(long, default_value = catalog::DEFAULT_POLICY)]
-        policy: PathBuf,
+        /// The runbook catalog directory [default: statemachines/runbooks when present, else the
+        /// compiled-in catalog].
+        #[arg(long)]
+        runbooks: Option<PathBuf>,
+        /// The guardrail policy file [default: statemachines/policy.yaml when present, else the
+        /// compiled-in policy].
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -239,7 +243,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Runbooks {
             command: RunbooksCommand::Check { dir },
-        } => catalog::check(&dir),
+        } => catalog::check(dir.as_deref()),
         Command::Alerts {
             command:
                 AlertsCommand::Explain {
@@ -248,7 +252,7 @@ fn main() -> ExitCode {
                     policy,
                     format,
                 },
-        } => alerts::explain(&file, &runbooks, &policy, format),
+        } => alerts::explain(&file, runbooks.as_deref(), policy.as_deref(), format),
         Command::States {
             command:
                 StatesCommand::Run {
@@ -315,7 +319,7 @@ fn main() -> ExitCode {
                 (false, Some(token)) => gateway::Backend::Memory { token },
                 _ => gateway::Backend::Aws,
             };
-            gateway::serve(&listen, backend, &runbooks, &policy)
+            gateway::serve(&listen, backend, runbooks.as_deref(), policy.as_deref())
         }
     };
     match result {

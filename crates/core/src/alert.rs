@@ -2,7 +2,6 @@
 //! payload arrives as the Message of an SNS notification.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use aws_lambda_events::event::sns::SnsEvent;
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
@@ -14,31 +13,16 @@ use crate::error::{Classified, ErrorClass};
 /// Label or annotation set, sorted by name as Alertmanager sorts them.
 pub type Labels = BTreeMap<String, String>;
 
-/// Whether an alert (or a whole group) is firing or resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertStatus {
-    /// The alert's condition holds.
-    Firing,
-    /// The alert's condition no longer holds.
-    Resolved,
-}
-
-impl AlertStatus {
-    /// The wire spelling: `firing` or `resolved`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertStatus::Firing => "firing",
-            AlertStatus::Resolved => "resolved",
-        }
+crate::spelled_enum!(
+    /// Whether an alert (or a whole group) is firing or resolved.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AlertStatus {
+        /// The alert's condition holds.
+        Firing = "firing",
+        /// The alert's condition no longer holds.
+        Resolved = "resolved",
     }
-}
-
-impl fmt::Display for AlertStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// One notification of an Alertmanager webhook receiver: a group of alerts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

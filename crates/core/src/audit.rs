@@ -6,15 +6,16 @@ use serde_json::Value;
 
 use crate::incident::Incident;
 
-/// Which moment of the incident the audit records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuditEvent {
-    /// The workflow started.
-    Opened,
-    /// The workflow ends: remediated, dry-run or escalated (when `state.error` is set).
-    Closed,
-}
+crate::spelled_enum!(
+    /// Which moment of the incident the audit records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum AuditEvent {
+        /// The workflow started.
+        Opened = "opened",
+        /// The workflow ends: remediated, dry-run or escalated (when `state.error` is set).
+        Closed = "closed",
+    }
+);
 
 /// Input of the audit states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,28 +33,18 @@ pub struct AuditRequest {
     pub state: Option<Value>,
 }
 
-/// How the incident ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The steps ran and the target is healthy.
-    Remediated,
-    /// A human takes over: unhealthy, rejected, timed out, circuit open, or an error.
-    Escalated,
-    /// Nothing was changed; the steps were validated by the API server.
-    DryRun,
-}
-
-impl Outcome {
-    /// The spelling in JSON, DynamoDB and Slack.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Remediated => "remediated",
-            Outcome::Escalated => "escalated",
-            Outcome::DryRun => "dry-run",
-        }
+crate::spelled_enum!(
+    /// How the incident ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Outcome {
+        /// The steps ran and the target is healthy.
+        Remediated = "remediated",
+        /// A human takes over: unhealthy, rejected, timed out, circuit open, or an error.
+        Escalated = "escalated",
+        /// Nothing was changed; the steps were validated by the API server.
+        DryRun = "dry-run",
     }
-}
+);
 
 /// Output of the audit states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

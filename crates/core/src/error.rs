@@ -1,34 +1,16 @@
 //! Error classes the state machine can tell apart. A Lambda reports `error_type` as one of these
 //! names and `Retry.ErrorEquals` in statemachines/remediation.asl.json matches on it.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// Transient or permanent: the only distinction a retry policy needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ErrorClass {
-    /// Worth another attempt: conflicts, throttling, 5xx, timeouts.
-    Retryable,
-    /// Will fail the same way again: invalid input, forbidden, not found, refused by a guardrail.
-    NonRetryable,
-}
-
-impl ErrorClass {
-    /// The error name Step Functions sees, exactly as `Retry.ErrorEquals` spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Retryable => "Retryable",
-            ErrorClass::NonRetryable => "NonRetryable",
-        }
+crate::spelled_enum!(
+    /// Transient or permanent: the only distinction a retry policy needs.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ErrorClass {
+        /// Worth another attempt: conflicts, throttling, 5xx, timeouts.
+        Retryable = "Retryable",
+        /// Will fail the same way again: invalid input, forbidden, not found, refused by a guardrail.
+        NonRetryable = "NonRetryable",
     }
-}
-
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// An error that knows whether retrying it can help.
 pub trait Classified: std::error::Error {

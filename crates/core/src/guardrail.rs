@@ -7,8 +7,8 @@ use std::fmt;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::incident::{Target, TargetKind};
 use crate::runbook::{BoundsViolation, Risk, Runbook, Step};
+use crate::target::{Target, TargetKind};
 
 /// Cluster-wide guardrail settings (statemachines/policy.yaml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,10 +32,11 @@ pub struct Policy {
     pub max_unschedulable_share: f64,
 }
 
+/// The defaults statemachines/policy.yaml restates (a test in `embedded` pins the two together).
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            default_cluster: "local".into(),
+            default_cluster: "selfheal-dev".into(),
             allowed_namespaces: vec!["*".into()],
             denied_namespaces: ["kube-system", "kube-public", "kube-node-lease", "selfheal"]
                 .map(String::from)
@@ -119,37 +120,20 @@ pub struct NodeCounts {
     pub draining: u32,
 }
 
-/// What the guardrails allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Decision {
-    /// Act.
-    Run,
-    /// Go through the steps with `dryRun=All`: validated, not persisted.
-    DryRun,
-    /// Ask a human first.
-    NeedsApproval,
-    /// Do nothing; record why.
-    Refuse,
-}
-
-impl Decision {
-    /// The spelling used in JSON and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Run => "run",
-            Decision::DryRun => "dry-run",
-            Decision::NeedsApproval => "needs-approval",
-            Decision::Refuse => "refuse",
-        }
+crate::spelled_enum!(
+    /// What the guardrails allow.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Decision {
+        /// Act.
+        Run = "run",
+        /// Go through the steps with `dryRun=All`: validated, not persisted.
+        DryRun = "dry-run",
+        /// Ask a human first.
+        NeedsApproval = "needs-approval",
+        /// Do nothing; record why.
+        Refuse = "refuse",
     }
-}
-
-impl fmt::Display for Decision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+);
 
 /// One reason behind a decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

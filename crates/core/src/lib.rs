@@ -6,6 +6,8 @@ pub mod apigw;
 pub mod audit;
 pub mod contract;
 pub mod duration;
+#[cfg(feature = "yaml")]
+pub mod embedded;
 pub mod error;
 pub mod guardrail;
 pub mod incident;
@@ -14,13 +16,16 @@ pub mod names;
 pub mod redact;
 pub mod remediation;
 pub mod runbook;
+pub mod spelling;
+pub mod target;
 pub mod triage;
 pub mod workflow;
 
 pub use alert::{Alert, AlertStatus, Door, Labels, Limits, PayloadError, WebhookPayload};
 pub use error::{Classified, ErrorClass};
 pub use guardrail::{Decision, GuardrailState, Policy, PolicyError, Reason, Verdict, decide};
-pub use incident::{Incident, IncidentId, Mode, Target, TargetKind};
+pub use incident::{Incident, IncidentId, Mode};
 pub use runbook::{Catalog, CatalogError, Runbook, Step};
+pub use target::{Target, TargetKind};
 pub use triage::{Assessment, Disposition, Refusal, assess};
 pub use workflow::{Unit, Workflow};

@@ -10,29 +10,20 @@ use thiserror::Error;
 
 use crate::alert::Labels;
 
-/// The four operators of Alertmanager's matchers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MatchOp {
-    /// `=`: the value equals.
-    Equal,
-    /// `!=`: the value differs.
-    NotEqual,
-    /// `=~`: the value matches the regular expression, anchored at both ends.
-    Regex,
-    /// `!~`: the value does not match the regular expression.
-    NotRegex,
-}
-
-impl MatchOp {
-    fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Equal => "=",
-            MatchOp::NotEqual => "!=",
-            MatchOp::Regex => "=~",
-            MatchOp::NotRegex => "!~",
-        }
+crate::spelled_enum!(
+    /// The four operators of Alertmanager's matchers.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum MatchOp {
+        /// `=`: the value equals.
+        Equal = "=",
+        /// `!=`: the value differs.
+        NotEqual = "!=",
+        /// `=~`: the value matches the regular expression, anchored at both ends.
+        Regex = "=~",
+        /// `!~`: the value does not match the regular expression.
+        NotRegex = "!~",
     }
-}
+);
 
 /// One matcher on one label. A missing label has the empty value, as in Alertmanager.
 #[derive(Debug, Clone)]

@@ -9,31 +9,22 @@ use thiserror::Error;
 
 use crate::alert::Labels;
 use crate::duration::PromDuration;
-use crate::incident::TargetKind;
 use crate::matcher::Matcher;
 use crate::names::NameRule;
+use crate::target::TargetKind;
 
-/// How much harm a step can do if it is wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Risk {
-    /// Replaces pods the controller recreates at once; capacity is kept.
-    Low,
-    /// Changes capacity upwards or takes one pod or node out of rotation.
-    Medium,
-    /// Removes capacity or changes what runs: rollback, drain, scale down.
-    High,
-}
-
-impl fmt::Display for Risk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Risk::Low => "low",
-            Risk::Medium => "medium",
-            Risk::High => "high",
-        })
+crate::spelled_enum!(
+    /// How much harm a step can do if it is wrong.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Risk {
+        /// Replaces pods the controller recreates at once; capacity is kept.
+        Low = "low",
+        /// Changes capacity upwards or takes one pod or node out of rotation.
+        Medium = "medium",
+        /// Removes capacity or changes what runs: rollback, drain, scale down.
+        High = "high",
     }
-}
+);
 
 /// Replica bounds for a scale step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

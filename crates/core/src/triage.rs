@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertStatus};
 use crate::guardrail::{Decision, GuardrailState, Policy, Reason, budget_window, decide};
-use crate::incident::{Incident, IncidentId, IncidentSchema, Mode, Target, TargetError};
+use crate::incident::{Incident, IncidentId, IncidentSchema, Mode};
 use crate::runbook::Catalog;
+use crate::target::{Target, TargetError};
 use crate::workflow::Workflow;
 
 /// What happens to one alert.

@@ -211,13 +211,13 @@ impl TaskCallback for LocalCallback {
     async fn succeed(&self, token: &str, output: &Value) -> Result<(), CallbackError> {
         self.0
             .send_task_success(token, output.clone())
-            .map_err(|e| CallbackError::Gone(e.to_string()))
+            .map_err(CallbackError::gone)
     }
 
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), CallbackError> {
         self.0
             .send_task_failure(token, error, cause)
-            .map_err(|e| CallbackError::Gone(e.to_string()))
+            .map_err(CallbackError::gone)
     }
 }
 

@@ -16,10 +16,9 @@ use chrono::Utc;
 use selfheal_approval::slack::Click;
 use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_audit::Auditor;
-use selfheal_aws::audit::{AuditLog, MemoryArchive};
-use selfheal_aws::secrets::StaticSecret;
+use selfheal_aws::audit::AuditLog;
+use selfheal_aws::memory::{MemoryArchive, MemoryStore, StaticSecret};
 use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
-use selfheal_aws::store::MemoryStore;
 use selfheal_core::{Catalog, Incident, IncidentId, Policy};
 use selfheal_ingest::{Ingest, gateway};
 use selfheal_kube_sim::Scenario;
@@ -66,7 +65,7 @@ impl ExecutionStarter for LabStarter {
         {
             return Ok(Started::AlreadyExists { arn });
         }
-        let input = serde_json::to_value(incident).map_err(|e| StartError(e.to_string()))?;
+        let input = serde_json::to_value(incident).map_err(StartError::new)?;
         let (executor, definition, id) = (
             self.executor.clone(),
             self.definition.clone(),

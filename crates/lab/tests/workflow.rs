@@ -96,7 +96,7 @@ fn incident(env: &Env, policy: &Policy) -> Incident {
     .alerts
     .remove(0);
     // The catalog the ingest is built with.
-    let catalog = selfheal_ingest::embedded::catalog().unwrap();
+    let catalog = selfheal_core::embedded::catalog().unwrap();
     match assess(
         &alert,
         &catalog,
@@ -229,7 +229,7 @@ async fn audit(env: &Env, incident: &Incident) -> (Vec<String>, String, Value) {
         .unwrap()
         .expect("the S3 record");
     (
-        timeline.into_iter().map(|e| e.kind).collect(),
+        timeline.into_iter().map(|e| e.kind.to_string()).collect(),
         item["final_outcome"].as_s().unwrap().clone(),
         record,
     )
@@ -661,7 +661,7 @@ async fn a_slack_click_approves_through_the_approval_handler() {
     ));
     let approver = Arc::new(selfheal_approval::Approver::new(
         selfheal_lab::LocalCallback(executor.clone()),
-        selfheal_aws::store::MemoryStore::new(),
+        selfheal_aws::memory::MemoryStore::new(),
         selfheal_slack::Slack::File(slack_file.clone()),
         SECRET.into(),
         vec!["U024BE7LH".into()],
@@ -742,7 +742,7 @@ async fn a_slack_click_approves_through_the_approval_handler() {
 }
 
 type Approver =
-    selfheal_approval::Approver<selfheal_lab::LocalCallback, selfheal_aws::store::MemoryStore>;
+    selfheal_approval::Approver<selfheal_lab::LocalCallback, selfheal_aws::memory::MemoryStore>;
 
 #[tokio::test]
 async fn the_analyzer_names_the_cause_found_at_open_and_tells_the_story_in_slack() {

@@ -261,7 +261,7 @@ pub fn accept(text: &str, evidence: &Evidence, deterministic: &Finding) -> Resul
     };
     let answer: Answer =
         serde_json::from_str(json).map_err(|e| format!("malformed answer: {e}"))?;
-    let cause = Cause::parse(&answer.cause).ok_or_else(|| {
+    let cause = answer.cause.parse::<Cause>().ok().ok_or_else(|| {
         format!(
             "malformed answer: cause {:?} is not in the vocabulary",
             answer.cause

@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// What is sent.
@@ -70,16 +69,54 @@ pub trait Provider: Send + Sync {
     ) -> impl Future<Output = Result<Completion, LlmError>> + Send;
 }
 
-/// Which wire format, and where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// `POST {base}/v1/messages`, `x-api-key`.
-    Anthropic,
-    /// `POST {base}/chat/completions`, `Authorization: Bearer` (base ends in `/v1`).
-    Openai,
-    /// `POST {base}/model/{model}/converse`, SigV4 for service `bedrock`.
-    Bedrock,
+selfheal_core::spelled_enum!(
+    /// Which wire format, and where.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        /// `POST {base}/v1/messages`, `x-api-key`.
+        Anthropic = "anthropic",
+        /// `POST {base}/chat/completions`, `Authorization: Bearer` (base ends in `/v1`).
+        Openai = "openai",
+        /// `POST {base}/model/{model}/converse`, SigV4 for service `bedrock`.
+        Bedrock = "bedrock",
+    }
+);
+
+/// What picks and reaches a model, wherever it comes from: the analyzer Lambda reads it from its
+/// environment, `selfheal analyze` from its flags; both build the provider with [`Self::build`].
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// The wire format.
+    pub kind: Kind,
+    /// The model id.
+    pub model: String,
+    /// A local server's or a proxy's base URL; the vendor's when `None`.
+    pub base_url: Option<String>,
+    /// The API key (Anthropic, OpenAI-compatible).
+    pub api_key: Option<String>,
+    /// Bedrock's region (and its default endpoint's).
+    pub region: String,
+    /// The whole request's time limit.
+    pub timeout: Duration,
+}
+
+impl LlmSettings {
+    /// The provider. Bedrock signs with the environment's credentials (the function's role), so
+    /// it fails when they are missing.
+    pub fn build(self) -> Result<Llm, selfheal_eks::AccessError> {
+        let base = self
+            .base_url
+            .unwrap_or_else(|| Llm::default_base_url(&self.kind, &self.region));
+        let mut llm = Llm::new(self.kind, base, self.model).with_timeout(self.timeout);
+        if let Some(key) = self.api_key {
+            llm = llm.with_api_key(key);
+        }
+        if self.kind == Kind::Bedrock {
+            let credentials = selfheal_eks::cluster::aws::EnvCredentials::read()?;
+            llm = llm.with_credentials(credentials, self.region);
+        }
+        Ok(llm)
+    }
 }
 
 /// One configured provider.

@@ -13,36 +13,22 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use selfheal_analyzer::analyst::{Analyst, Budget};
 use selfheal_analyzer::gather::Gatherer;
-use selfheal_analyzer::llm::{Kind, Llm};
+use selfheal_analyzer::llm::{Kind, LlmSettings};
 use selfheal_analyzer::{Analyzer, Request};
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
+use selfheal_core::ErrorClass;
 use selfheal_core::redact::Options;
 use selfheal_eks::Access;
+use selfheal_lambda::env;
 use selfheal_slack::Slack;
-use serde_json::Value;
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Error> {
-    var(name).map_or(Ok(default), |v| {
-        v.parse()
-            .map_err(|_| format!("{name}={v} is not a number").into())
-    })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
+    selfheal_lambda::init_tracing();
     let config = selfheal_aws::sdk_config(Duration::from_secs(5)).await;
     let secret = |id: String| {
         let secret = ManagedSecret::new(&config, id);
@@ -51,35 +37,34 @@ async fn main() -> Result<(), Error> {
     let slack = Slack::from_env(secret).await?;
     let defaults = Budget::default();
     let budget = Budget {
-        max_tokens: number("LLM_MAX_TOKENS", defaults.max_tokens)?,
-        tokens: number("LLM_TOKEN_BUDGET", defaults.tokens)?,
-        timeout: Duration::from_secs(number("LLM_TIMEOUT_SECONDS", 30)?),
+        max_tokens: env::parsed("LLM_MAX_TOKENS", defaults.max_tokens)?,
+        tokens: env::parsed("LLM_TOKEN_BUDGET", defaults.tokens)?,
+        timeout: Duration::from_secs(env::parsed("LLM_TIMEOUT_SECONDS", 30)?),
     };
-    let llm = match var("LLM_PROVIDER") {
+    let llm = match env::optional("LLM_PROVIDER") {
         None => None,
-        Some(kind) => {
-            let kind: Kind = serde_json::from_value(Value::String(kind.clone()))
-                .map_err(|_| format!("LLM_PROVIDER={kind}: anthropic, openai or bedrock"))?;
-            let region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
-            let base = var("LLM_BASE_URL").unwrap_or_else(|| Llm::default_base_url(&kind, &region));
-            let model = var("LLM_MODEL").ok_or("LLM_MODEL is not set")?;
-            let mut llm = Llm::new(kind.clone(), base, model).with_timeout(budget.timeout);
-            if let Some(id) = var("LLM_API_KEY_SECRET_ID") {
-                llm = llm.with_api_key(secret(id).await?);
-            }
-            if kind == Kind::Bedrock {
-                llm = llm
-                    .with_credentials(selfheal_eks::cluster::aws::EnvCredentials::read()?, region);
-            }
-            Some(llm)
+        Some(_) => {
+            let api_key = match env::optional("LLM_API_KEY_SECRET_ID") {
+                Some(id) => Some(secret(id).await?),
+                None => None,
+            };
+            let settings = LlmSettings {
+                kind: env::parsed::<Kind>("LLM_PROVIDER", Kind::Anthropic)?,
+                model: env::required("LLM_MODEL")?,
+                base_url: env::optional("LLM_BASE_URL"),
+                api_key,
+                region: env::optional("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+                timeout: budget.timeout,
+            };
+            Some(settings.build()?)
         }
     };
     let redaction = Options {
-        ips: var("REDACT_IPS").is_none_or(|v| v != "false"),
+        ips: env::optional("REDACT_IPS").is_none_or(|v| v != "false"),
     };
     let analyzer = Analyzer::new(Analyst::new(llm, budget), slack, redaction);
     let access = Access::from_env().await?;
-    let (prometheus, loki) = (var("PROMETHEUS_URL"), var("LOKI_URL"));
+    let (prometheus, loki) = (env::optional("PROMETHEUS_URL"), env::optional("LOKI_URL"));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Request>| {
         let (analyzer, access) = (&analyzer, &access);
         let (prometheus, loki) = (prometheus.clone(), loki.clone());
@@ -95,10 +80,7 @@ async fn main() -> Result<(), Error> {
             analyzer
                 .handle(event.payload, gatherer.as_ref(), Utc::now())
                 .await
-                .map_err(|e| Diagnostic {
-                    error_type: "NonRetryable".into(),
-                    error_message: e.to_string(),
-                })
+                .map_err(|e| selfheal_lambda::failure(ErrorClass::NonRetryable, e))
         }
     }))
     .await

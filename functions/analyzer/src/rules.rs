@@ -12,76 +12,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{Evidence, utc};
 
-/// The vocabulary of causes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Cause {
-    /// The application exits with an error.
-    AppCrash,
-    /// A container is killed for exceeding its memory limit.
-    OomKilled,
-    /// The image cannot be pulled.
-    ImagePull,
-    /// A new revision of the deployment is broken.
-    BadRollout,
-    /// A ConfigMap, Secret or key the pod needs is missing.
-    ConfigMissing,
-    /// Readiness probes fail.
-    ReadinessFailing,
-    /// Something the workload calls is down.
-    DependencyDown,
-    /// CPU at the limit: throttling.
-    CpuSaturation,
-    /// The node is not Ready.
-    NodeNotReady,
-    /// Pods cannot be scheduled.
-    Unschedulable,
-    /// The node is out of disk.
-    DiskPressure,
-    /// Nothing in the evidence explains the alert.
-    Unknown,
-}
-
-impl Cause {
-    /// Every cause of the vocabulary, `unknown` last.
-    pub const ALL: [Cause; 12] = [
-        Cause::AppCrash,
-        Cause::OomKilled,
-        Cause::ImagePull,
-        Cause::BadRollout,
-        Cause::ConfigMissing,
-        Cause::ReadinessFailing,
-        Cause::DependencyDown,
-        Cause::CpuSaturation,
-        Cause::NodeNotReady,
-        Cause::Unschedulable,
-        Cause::DiskPressure,
-        Cause::Unknown,
-    ];
-
-    /// The spelling in JSON and Slack.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::AppCrash => "app-crash",
-            Cause::OomKilled => "oom-killed",
-            Cause::ImagePull => "image-pull",
-            Cause::BadRollout => "bad-rollout",
-            Cause::ConfigMissing => "config-missing",
-            Cause::ReadinessFailing => "readiness-failing",
-            Cause::DependencyDown => "dependency-down",
-            Cause::CpuSaturation => "cpu-saturation",
-            Cause::NodeNotReady => "node-not-ready",
-            Cause::Unschedulable => "unschedulable",
-            Cause::DiskPressure => "disk-pressure",
-            Cause::Unknown => "unknown",
-        }
+selfheal_core::spelled_enum!(
+    /// The vocabulary of causes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Cause {
+        /// The application exits with an error.
+        AppCrash = "app-crash",
+        /// A container is killed for exceeding its memory limit.
+        OomKilled = "oom-killed",
+        /// The image cannot be pulled.
+        ImagePull = "image-pull",
+        /// A new revision of the deployment is broken.
+        BadRollout = "bad-rollout",
+        /// A ConfigMap, Secret or key the pod needs is missing.
+        ConfigMissing = "config-missing",
+        /// Readiness probes fail.
+        ReadinessFailing = "readiness-failing",
+        /// Something the workload calls is down.
+        DependencyDown = "dependency-down",
+        /// CPU at the limit: throttling.
+        CpuSaturation = "cpu-saturation",
+        /// The node is not Ready.
+        NodeNotReady = "node-not-ready",
+        /// Pods cannot be scheduled.
+        Unschedulable = "unschedulable",
+        /// The node is out of disk.
+        DiskPressure = "disk-pressure",
+        /// Nothing in the evidence explains the alert.
+        Unknown = "unknown",
     }
-
-    /// Reads a cause by its spelling.
-    pub fn parse(s: &str) -> Option<Cause> {
-        Cause::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
+);
 
 /// A root cause with what supports it and what a human should do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,7 +28,7 @@ fn bundles() -> Vec<(String, Evidence)> {
 fn every_bundle_names_its_cause() {
     let mut failures = vec![];
     for (name, evidence) in bundles() {
-        let expected = Cause::parse(name.split("--").next().unwrap()).unwrap();
+        let expected: Cause = name.split("--").next().unwrap().parse().unwrap();
         let finding = analyze(&evidence);
         if finding.cause != expected {
             failures.push(format!(

@@ -52,8 +52,8 @@ impl ApprovalError {
             ApprovalError::Slack(SlackError::Malformed(_)) => 400,
             ApprovalError::Slack(_) => 401,
             ApprovalError::NotAllowed(_) => 403,
-            ApprovalError::Replay | ApprovalError::Callback(CallbackError::Gone(_)) => 200,
-            ApprovalError::Callback(CallbackError::Unavailable(_))
+            ApprovalError::Replay | ApprovalError::Callback(CallbackError::Gone { .. }) => 200,
+            ApprovalError::Callback(CallbackError::Unavailable { .. })
             | ApprovalError::Store(_)
             | ApprovalError::Post(_) => 503,
         }

@@ -11,42 +11,28 @@ use std::time::Duration;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use chrono::Utc;
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnCallback;
+use selfheal_core::ErrorClass;
+use selfheal_lambda::{env, failure};
 use selfheal_slack::Slack;
 use serde_json::Value;
 
-fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
-fn invalid(e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic {
-        error_type: "NonRetryable".into(),
-        error_message: e.to_string(),
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .without_time()
-        .init();
+    selfheal_lambda::init_tracing();
     let config = selfheal_aws::sdk_config(Duration::from_secs(5)).await;
-    let signing_secret = ManagedSecret::new(&config, env("SLACK_SIGNING_SECRET_ID")?)
+    let signing_secret = ManagedSecret::new(&config, env::required("SLACK_SIGNING_SECRET_ID")?)
         .fetch()
         .await?;
-    let approvers = env("APPROVERS")?
-        .split(',')
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let approvers = env::list("APPROVERS");
+    if approvers.is_empty() {
+        return Err("APPROVERS is not set: nobody could approve".into());
+    }
     let slack = Slack::from_env(|id| {
         let secret = ManagedSecret::new(&config, id);
         async move { secret.fetch().await }
@@ -55,21 +41,22 @@ async fn main() -> Result<(), Error> {
     .ok_or("set SLACK_BOT_TOKEN_SECRET_ID and SLACK_CHANNEL, or SLACK_WEBHOOK_SECRET_ID")?;
     let approver = Approver::new(
         SfnCallback::new(&config),
-        DynamoStore::new(&config, env("INCIDENTS_TABLE")?),
+        DynamoStore::new(&config, env::required("INCIDENTS_TABLE")?),
         slack,
         signing_secret,
         approvers,
     );
+    let invalid = |e| failure(ErrorClass::NonRetryable, e);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let approver = &approver;
         async move {
             if event.payload.get("kind").and_then(Value::as_str) == Some("request") {
                 let task: ApprovalTask = serde_json::from_value(event.payload).map_err(invalid)?;
                 // Not asked means nobody can approve: the task fails and the workflow escalates.
-                return approver.request(&task).await.map_err(|e| Diagnostic {
-                    error_type: "ApprovalNotRequested".into(),
-                    error_message: e.to_string(),
-                });
+                return approver
+                    .request(&task)
+                    .await
+                    .map_err(|e| failure("ApprovalNotRequested", e));
             }
             let request: ApiGatewayV2httpRequest =
                 serde_json::from_value(event.payload).map_err(invalid)?;

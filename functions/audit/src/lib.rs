@@ -3,7 +3,9 @@
 //! data (events and the close are conditional writes; the record is written once).
 
 use chrono::{DateTime, Utc};
-use selfheal_aws::audit::{Archive, AuditLog, Closing, FailureCount, TimelineEvent, record_key};
+use selfheal_aws::audit::{
+    Archive, AuditLog, Closing, FailureCount, TimelineEvent, TimelineKind, record_key,
+};
 use selfheal_aws::store::{IncidentStore, StoreError};
 use selfheal_core::audit::{AuditEvent, AuditRequest, AuditResponse, Outcome};
 use selfheal_core::{Classified, ErrorClass, Mode, Policy};
@@ -91,7 +93,7 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
                 &incident.id,
                 &TimelineEvent {
                     seq: seq::OPENED,
-                    kind: "opened".into(),
+                    kind: TimelineKind::Opened,
                     at: r.at,
                     summary,
                     detail: json!({"execution": r.execution, "failures": state.consecutive_failures}),
@@ -125,7 +127,7 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
                 &incident.id,
                 &TimelineEvent {
                     seq: seq::CLOSED,
-                    kind: "closed".into(),
+                    kind: TimelineKind::Closed,
                     at: r.at,
                     summary: match mttr_seconds {
                         Some(s) => format!("{} in {s} s from the alert", outcome.as_str()),
@@ -175,9 +177,9 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
 /// The events the workflow's state holds at close: approval, each unit, the error, the analysis.
 fn timeline(state: &Value, at: DateTime<Utc>) -> Vec<TimelineEvent> {
     let mut events = Vec::new();
-    let event = |seq, kind: &str, summary: String, detail: &Value| TimelineEvent {
+    let event = |seq, kind, summary: String, detail: &Value| TimelineEvent {
         seq,
-        kind: kind.into(),
+        kind,
         at,
         summary,
         detail: detail.clone(),
@@ -186,7 +188,7 @@ fn timeline(state: &Value, at: DateTime<Utc>) -> Vec<TimelineEvent> {
         let by = approval["decided_by"].as_str().unwrap_or("someone");
         events.push(event(
             seq::APPROVAL,
-            "approval",
+            TimelineKind::Approval,
             format!("approved by {by}"),
             approval,
         ));
@@ -205,7 +207,7 @@ fn timeline(state: &Value, at: DateTime<Utc>) -> Vec<TimelineEvent> {
             summary.push_str(&format!(" (attempt {})", unit["attempts"]));
         }
         let seq = seq::FIRST_STEP + u32::try_from(i).unwrap_or(u32::MAX - seq::FIRST_STEP);
-        events.push(event(seq, "step", summary, unit));
+        events.push(event(seq, TimelineKind::Step, summary, unit));
     }
     if let Some(error) = state.get("error").filter(|e| !e.is_null()) {
         let summary = format!(
@@ -213,14 +215,19 @@ fn timeline(state: &Value, at: DateTime<Utc>) -> Vec<TimelineEvent> {
             error["Error"].as_str().unwrap_or("error"),
             error["Cause"].as_str().unwrap_or("")
         );
-        events.push(event(seq::ERROR, "error", summary, error));
+        events.push(event(seq::ERROR, TimelineKind::Error, summary, error));
     }
     if let Some(analysis) = state.get("analysis").filter(|a| !a.is_null()) {
         let summary = analysis["result"]["summary"]
             .as_str()
             .unwrap_or("")
             .to_owned();
-        events.push(event(seq::ANALYSIS, "analysis", summary, analysis));
+        events.push(event(
+            seq::ANALYSIS,
+            TimelineKind::Analysis,
+            summary,
+            analysis,
+        ));
     }
     events
 }

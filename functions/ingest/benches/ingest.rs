@@ -8,11 +8,10 @@ use std::hint::black_box;
 use chrono::{TimeDelta, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::HeaderMap;
-use selfheal_aws::secrets::StaticSecret;
-use selfheal_aws::starter::MemoryStarter;
-use selfheal_aws::store::MemoryStore;
+use selfheal_aws::memory::{MemoryStarter, MemoryStore, StaticSecret};
 use selfheal_core::Policy;
-use selfheal_ingest::{Ingest, embedded, gateway};
+use selfheal_core::embedded;
+use selfheal_ingest::{Ingest, gateway};
 use serde_json::json;
 
 fn payload(batch: u64, n: u64) -> Vec<u8> {

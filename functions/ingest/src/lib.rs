@@ -31,21 +31,6 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::auth::{AuthError, WebhookAuth};
 
-/// The catalog and policy compiled in from statemachines/ (build.rs).
-pub mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-
-    /// The compiled-in catalog.
-    pub fn catalog() -> Result<selfheal_core::Catalog, selfheal_core::CatalogError> {
-        selfheal_core::Catalog::parse(RUNBOOKS.iter().copied())
-    }
-
-    /// The compiled-in policy.
-    pub fn policy() -> Result<selfheal_core::Policy, selfheal_core::PolicyError> {
-        selfheal_core::Policy::from_yaml(POLICY)
-    }
-}
-
 /// Settings that are not dependencies.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -74,31 +59,20 @@ impl Default for Settings {
     }
 }
 
-/// What happened to one alert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// An execution was started for it.
-    Accepted,
-    /// An earlier delivery already decided it; nothing new was done.
-    Duplicate,
-    /// Nothing was started, for the reasons given.
-    Refused,
-    /// A resolved alert: its incident was marked resolved.
-    Resolved,
-}
-
-impl Outcome {
-    /// The spelling in JSON and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Refused => "refused",
-            Outcome::Resolved => "resolved",
-        }
+selfheal_core::spelled_enum!(
+    /// What happened to one alert.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Outcome {
+        /// An execution was started for it.
+        Accepted = "accepted",
+        /// An earlier delivery already decided it; nothing new was done.
+        Duplicate = "duplicate",
+        /// Nothing was started, for the reasons given.
+        Refused = "refused",
+        /// A resolved alert: its incident was marked resolved.
+        Resolved = "resolved",
     }
-}
+);
 
 /// One alert's line of the response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -467,9 +441,8 @@ fn settled_report(
 
 #[cfg(test)]
 mod tests {
-    use selfheal_aws::secrets::StaticSecret;
-    use selfheal_aws::starter::MemoryStarter;
-    use selfheal_aws::store::MemoryStore;
+    use selfheal_aws::memory::{MemoryStarter, MemoryStore, StaticSecret};
+    use selfheal_core::embedded;
 
     use super::*;
 
@@ -505,14 +478,6 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T21:31:00Z")
             .unwrap()
             .to_utc()
-    }
-
-    #[test]
-    fn the_compiled_in_catalog_and_policy_are_the_repository_s() {
-        let catalog = embedded::catalog().unwrap();
-        assert!(catalog.get("restart-pods").is_some());
-        assert_eq!(catalog.runbooks().len(), embedded::RUNBOOKS.len());
-        assert_eq!(embedded::policy().unwrap().default_cluster, "selfheal-dev");
     }
 
     #[tokio::test]
@@ -586,10 +551,10 @@ mod tests {
         assert_eq!(IngestError::Payload(PayloadError::NoAlerts).status(), 400);
         assert_eq!(IngestError::InProgress(id.clone()).status(), 503);
         assert_eq!(
-            IngestError::Store(StoreError::Unavailable("x".into())).status(),
+            IngestError::Store(StoreError::unavailable("x")).status(),
             503
         );
-        assert_eq!(IngestError::Start(StartError("x".into())).status(), 503);
+        assert_eq!(IngestError::Start(StartError::new("x")).status(), 503);
         let partial = IngestError::Partial {
             done: vec![],
             failed: vec![IngestError::InProgress(id)],

@@ -1,50 +1,35 @@
 //! The ingest Lambda. Configuration (environment): INCIDENTS_TABLE, STATE_MACHINE_ARN,
 //! WEBHOOK_SECRET_ID (Secrets Manager), optional SNS_TOPIC_ARN (the Amazon Managed Prometheus
-//! topic) and SELFHEAL_POLICY (JSON; the compiled-in statemachines/policy.yaml otherwise).
+//! topic) and SELFHEAL_POLICY (JSON; statemachines/policy.yaml otherwise).
 
 // The SDK futures nest deeply enough to pass the default limit when laid out.
 #![recursion_limit = "256"]
 
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::Utc;
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnStarter;
-use selfheal_core::Policy;
-use selfheal_ingest::{Ingest, Settings, embedded};
+use selfheal_ingest::{Ingest, Settings};
+use selfheal_lambda::{env, failure};
 use serde_json::Value;
-
-fn env(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("{name} is not set"))
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_target(false)
-        .with_current_span(true)
-        .with_span_list(false)
-        .without_time()
-        .init();
+    selfheal_lambda::init_tracing();
     // API Gateway gives up after 29 s; a dependency slower than this answers 503 in time.
     let config = selfheal_aws::sdk_config(Duration::from_secs(5)).await;
-    let policy = match std::env::var("SELFHEAL_POLICY") {
-        Ok(json) => Policy::from_json(&json)?,
-        Err(_) => embedded::policy()?,
-    };
     let ingest = Ingest::new(
-        DynamoStore::new(&config, env("INCIDENTS_TABLE")?),
-        SfnStarter::new(&config, env("STATE_MACHINE_ARN")?),
-        ManagedSecret::new(&config, env("WEBHOOK_SECRET_ID")?),
-        embedded::catalog()?,
-        policy,
+        DynamoStore::new(&config, env::required("INCIDENTS_TABLE")?),
+        SfnStarter::new(&config, env::required("STATE_MACHINE_ARN")?),
+        ManagedSecret::new(&config, env::required("WEBHOOK_SECRET_ID")?),
+        selfheal_core::embedded::catalog()?,
+        selfheal_lambda::policy()?,
     )
     .with_settings(Settings {
-        sns_topic_arn: std::env::var("SNS_TOPIC_ARN").ok(),
+        sns_topic_arn: env::optional("SNS_TOPIC_ARN"),
         emit_metrics: true,
         ..Settings::default()
     });
@@ -54,10 +39,7 @@ async fn main() -> Result<(), Error> {
             ingest
                 .invoke(event.payload, Utc::now())
                 .await
-                .map_err(|e| Diagnostic {
-                    error_type: format!("Ingest{}", e.status()),
-                    error_message: e.to_string(),
-                })
+                .map_err(|e| failure(format_args!("Ingest{}", e.status()), e))
         }
     }))
     .await

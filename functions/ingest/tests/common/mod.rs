@@ -7,7 +7,8 @@ use http::HeaderMap;
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnStarter;
-use selfheal_ingest::{Ingest, Settings, embedded, gateway};
+use selfheal_core::embedded;
+use selfheal_ingest::{Ingest, Settings, gateway};
 use selfheal_testkit::Server;
 use serde_json::{Value, json};
 

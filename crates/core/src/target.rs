@@ -1,0 +1,209 @@
+//! The target: the Kubernetes object a remediation acts on, taken from an alert's labels. Every
+//! label that names an object is checked against Kubernetes' naming rules before it can reach an
+//! API path.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::alert::Labels;
+use crate::names::{NameError, NameRule};
+
+crate::spelled_enum!(
+    /// The kinds of object a runbook can act on, spelled as Kubernetes spells the kind.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TargetKind {
+        /// apps/v1 Deployment.
+        Deployment = "Deployment",
+        /// apps/v1 StatefulSet.
+        StatefulSet = "StatefulSet",
+        /// apps/v1 DaemonSet.
+        DaemonSet = "DaemonSet",
+        /// core/v1 Pod (workload steps resolve it to its owner).
+        Pod = "Pod",
+        /// core/v1 Node.
+        Node = "Node",
+    }
+);
+
+impl TargetKind {
+    /// The alert label that names an object of this kind (and kubectl's lower-case resource).
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetKind::Deployment => "deployment",
+            TargetKind::StatefulSet => "statefulset",
+            TargetKind::DaemonSet => "daemonset",
+            TargetKind::Pod => "pod",
+            TargetKind::Node => "node",
+        }
+    }
+}
+
+/// Alert labels that name Kubernetes objects, with the rule each value must follow, in the order
+/// that picks the target: the most specific workload first, the node last.
+pub const OBJECT_LABELS: [(&str, NameRule, Option<TargetKind>); 7] = [
+    ("cluster", NameRule::EksCluster, None),
+    ("namespace", NameRule::Dns1123Label, None),
+    (
+        "deployment",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::Deployment),
+    ),
+    (
+        "statefulset",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::StatefulSet),
+    ),
+    (
+        "daemonset",
+        NameRule::Dns1123Subdomain,
+        Some(TargetKind::DaemonSet),
+    ),
+    ("pod", NameRule::Dns1123Subdomain, Some(TargetKind::Pod)),
+    ("node", NameRule::Dns1123Subdomain, Some(TargetKind::Node)),
+];
+
+/// What a remediation acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// EKS cluster name (the `cluster` label, or the configured default).
+    pub cluster: String,
+    /// Namespace; `None` for nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The object's kind.
+    pub kind: TargetKind,
+    /// The object's name.
+    pub name: String,
+}
+
+/// Why no target could be taken from an alert's labels.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TargetError {
+    /// A label that names an object is not a valid name.
+    #[error("label {label}={value:?} is not a valid name: {error}")]
+    InvalidLabel {
+        /// The label.
+        label: String,
+        /// Its value.
+        value: String,
+        /// What is wrong.
+        error: NameError,
+    },
+    /// None of deployment, statefulset, daemonset, pod or node is set.
+    #[error("no deployment, statefulset, daemonset, pod or node label names a target")]
+    NoTarget,
+    /// A namespaced object without a namespace label.
+    #[error("a {0:?} target needs a namespace label")]
+    MissingNamespace(TargetKind),
+}
+
+impl Target {
+    /// Validates every object-naming label, then takes the most specific one as the target.
+    pub fn from_labels(labels: &Labels, default_cluster: &str) -> Result<Target, TargetError> {
+        for (label, rule, _) in OBJECT_LABELS {
+            if let Some(value) = labels.get(label) {
+                rule.check(value)
+                    .map_err(|error| TargetError::InvalidLabel {
+                        label: label.to_owned(),
+                        value: value.clone(),
+                        error,
+                    })?;
+            }
+        }
+        let (kind, name) = OBJECT_LABELS
+            .iter()
+            .find_map(|(label, _, kind)| Some((kind.as_ref()?, labels.get(*label)?)))
+            .ok_or(TargetError::NoTarget)?;
+        let namespace = match kind {
+            TargetKind::Node => None,
+            _ => Some(
+                labels
+                    .get("namespace")
+                    .cloned()
+                    .ok_or(TargetError::MissingNamespace(*kind))?,
+            ),
+        };
+        Ok(Target {
+            cluster: labels
+                .get("cluster")
+                .cloned()
+                .unwrap_or_else(|| default_cluster.to_owned()),
+            namespace,
+            kind: *kind,
+            name: name.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind.label();
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{ns}/{kind}/{}", self.cluster, self.name),
+            None => write!(f, "{}/{kind}/{}", self.cluster, self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::labels;
+
+    #[test]
+    fn target_prefers_the_workload_over_the_pod_and_the_pod_over_the_node() {
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("pod", "backend-1"),
+            ("node", "ip-10-0-1-2"),
+            ("deployment", "backend"),
+        ]);
+        let t = Target::from_labels(&l, "local").unwrap();
+        assert_eq!(
+            (t.kind, t.name.as_str(), t.namespace.as_deref()),
+            (TargetKind::Deployment, "backend", Some("shop"))
+        );
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("pod", "backend-1"),
+            ("node", "ip-10-0-1-2"),
+        ]);
+        assert_eq!(
+            Target::from_labels(&l, "local").unwrap().kind,
+            TargetKind::Pod
+        );
+        let l = labels(&[("node", "ip-10-0-1-2"), ("cluster", "prod-eu")]);
+        let t = Target::from_labels(&l, "local").unwrap();
+        assert_eq!(t.to_string(), "prod-eu/node/ip-10-0-1-2");
+        assert_eq!(t.namespace, None);
+    }
+
+    #[test]
+    fn invalid_or_missing_names_are_refused() {
+        let l = labels(&[("namespace", "../kube-system"), ("pod", "backend-1")]);
+        let err = Target::from_labels(&l, "local").unwrap_err();
+        assert!(
+            matches!(err, TargetError::InvalidLabel { ref label, .. } if label == "namespace"),
+            "{err}"
+        );
+        // Even a label that would not be the target is checked.
+        let l = labels(&[
+            ("namespace", "shop"),
+            ("deployment", "backend"),
+            ("pod", "Backend 1"),
+        ]);
+        assert!(matches!(
+            Target::from_labels(&l, "local"),
+            Err(TargetError::InvalidLabel { .. })
+        ));
+        let l = labels(&[("namespace", "shop")]);
+        assert_eq!(Target::from_labels(&l, "local"), Err(TargetError::NoTarget));
+        let l = labels(&[("deployment", "backend")]);
+        assert_eq!(
+            Target::from_labels(&l, "local"),
+            Err(TargetError::MissingNamespace(TargetKind::Deployment))
+        );
+    }
+}
