@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use selfheal_states::{
-    Clock, Definition, Dispatcher, Execution, Executor, HistoryEvent, InProcess, InvokeApi, Static,
-    Status, timeline,
+    Clock, Definition, Dispatcher, Execution, Executor, HistoryEvent, InProcess, InvokeApi,
+    Severity, Static, Status, timeline,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -60,22 +60,28 @@ fn load(path: &Path) -> Result<std::result::Result<Definition, selfheal_states::
     Ok(Definition::parse(&text))
 }
 
-/// `states validate`: exit 0 when valid, 2 with every problem otherwise.
+/// `states validate`: is this valid Amazon States Language? Exit 0 when it is (what this
+/// executor cannot run is listed as a warning), 2 with every problem when it is not.
 pub fn validate(path: &Path) -> Result<ExitCode> {
-    match load(path)? {
-        Ok(def) => {
-            println!(
-                "{}: valid ({} states)",
-                path.display(),
-                def.machine().states.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let report = match selfheal_states::validate(&text) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", path.display());
-            Ok(ExitCode::from(2))
+            return Ok(ExitCode::from(2));
         }
+    };
+    if !report.is_valid() {
+        eprintln!("{}: {} problem(s):", path.display(), report.problems.len());
+        report.problems.iter().for_each(|p| eprintln!("  {p}"));
+        return Ok(ExitCode::from(2));
     }
+    println!("{}: valid ({} states)", path.display(), report.states);
+    for p in report.of(Severity::Unsupported) {
+        eprintln!("  warning: {p} (`states run` refuses this)");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `states run`: exit 0 whenever the execution ran, whatever its status; 2 for a bad definition.

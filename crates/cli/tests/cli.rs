@@ -244,6 +244,64 @@ fn states_validate_and_run_exit_2_on_an_invalid_definition() {
 }
 
 #[test]
+fn valid_asl_this_executor_cannot_run_validates_with_a_warning_and_is_refused_by_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write(
+        dir.path(),
+        "batch.json",
+        &serde_json::json!({"StartAt": "Job", "States": {"Job": {"Type": "Task",
+            "Resource": "arn:aws:states:::batch:submitJob.sync", "Parameters": {"JobName": "x"}, "End": true}}}),
+    );
+    let out = selfheal(&["states", "validate", &def]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("valid (1 states)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("warning: States.Job.Resource"),
+        "{}",
+        stderr(&out)
+    );
+    let out = selfheal(&["states", "run", &def]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("this executor cannot run it"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn outside_the_repository_the_compiled_in_catalog_and_policy_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = std::fs::read_to_string(
+        repo().join("functions/ingest/fixtures/alertmanager-crashloop-firing.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("alert.json"), payload).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["alerts", "explain", "alert.json", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let explained: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(explained[0]["runbook"], "restart-pods", "{explained}");
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["runbooks", "check"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("runbooks OK in the compiled-in catalog"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn redact_rewrites_standard_input_line_for_line() {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_selfheal"))

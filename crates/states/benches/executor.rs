@@ -53,6 +53,22 @@ fn remediation_like() -> Definition {
     Definition::parse(&def.to_string()).expect("valid")
 }
 
+/// An inline Map whose every item runs four Pass states (the shape that was quadratic).
+fn map_of_four_states() -> Definition {
+    let pass = |next: Option<&str>| match next {
+        Some(n) => {
+            json!({"Type": "Pass", "Parameters": {"item.$": "$.item", "seen": true}, "Next": n})
+        }
+        None => json!({"Type": "Pass", "End": true}),
+    };
+    let def = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemSelector": {"item.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"StartAt": "A", "States": {
+            "A": pass(Some("B")), "B": pass(Some("C")), "C": pass(Some("D")), "D": pass(None)}},
+        "End": true}}});
+    Definition::parse(&def.to_string()).expect("valid")
+}
+
 fn handlers() -> InProcess {
     InProcess::new().with_fallback(|_payload: Value| async { Ok(json!({"ok": true})) })
 }
@@ -81,6 +97,19 @@ fn executor(c: &mut Criterion) {
     group.bench_function("remediation_like_10_states_in_process_tasks", |b| {
         b.iter(|| rt.block_on(exec.execute(&def, "bench", "inc-1", black_box(input.clone()))))
     });
+    group.finish();
+
+    // Items per second must not fall as the Map grows: its cost is linear in its items.
+    let def = map_of_four_states();
+    let mut group = c.benchmark_group("map");
+    group.sample_size(10);
+    for n in [1_000u64, 4_000] {
+        let input = json!({"items": (0..n).map(|i| json!({"n": i})).collect::<Vec<_>>()});
+        group.throughput(Throughput::Elements(n));
+        group.bench_function(format!("items_{n}_four_pass_states"), |b| {
+            b.iter(|| rt.block_on(exec.execute(&def, "bench", "inc-1", black_box(input.clone()))))
+        });
+    }
     group.finish();
 }
 

@@ -58,6 +58,8 @@ pub struct ProcessorConfig {
 pub enum ProcessorMode {
     /// Iterations run inside the execution.
     Inline,
+    /// Iterations run as child executions (valid ASL; not run here).
+    Distributed,
 }
 
 /// A path field that distinguishes "absent" (the default applies) from an explicit `null`.
@@ -187,12 +189,38 @@ pub struct Catcher {
     pub comment: Option<String>,
 }
 
+/// A Task's Resource: an ARN, or an object a template language substitutes before deployment
+/// (CloudFormation's `{"Fn::GetAtt": ...}`, `{"Ref": ...}`).
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    /// The integration or function ARN.
+    Arn(String),
+    /// A template expression, not an ARN yet.
+    Template(serde_json::Map<String, Value>),
+}
+
+impl Resource {
+    /// The ARN, when it is one.
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            Resource::Arn(a) => Some(a),
+            Resource::Template(_) => None,
+        }
+    }
+}
+
+/// Keeps a field given as `null` apart from one left out.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// Task state.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct TaskState {
     /// The integration or Lambda ARN.
-    pub resource: String,
+    pub resource: Resource,
     /// Payload template.
     #[serde(default)]
     pub parameters: Option<Value>,
@@ -220,8 +248,8 @@ pub struct TaskState {
     /// Catchers.
     #[serde(default)]
     pub catch: Vec<Catcher>,
-    /// Cross-account role (ignored locally).
-    #[serde(default)]
+    /// Cross-account role (a payload template; `null` is kept, to be refused).
+    #[serde(default, deserialize_with = "present")]
     pub credentials: Option<Value>,
 }
 
@@ -359,6 +387,18 @@ pub struct MapState {
     /// Catchers.
     #[serde(default)]
     pub catch: Vec<Catcher>,
+    /// Distributed Map: where the items come from (S3).
+    #[serde(default)]
+    pub item_reader: Option<Value>,
+    /// Distributed Map: items grouped into batches.
+    #[serde(default)]
+    pub item_batcher: Option<Value>,
+    /// Distributed Map: where the results go (S3).
+    #[serde(default)]
+    pub result_writer: Option<Value>,
+    /// Distributed Map: the child executions' name prefix.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl MapState {

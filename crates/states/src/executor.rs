@@ -593,7 +593,11 @@ impl Run<'_> {
         retry: u32,
         cur: &Cursor,
     ) -> Result<Value, StatesError> {
-        let integration = Integration::of(&t.resource).map_err(StatesError::runtime)?;
+        let resource = t
+            .resource
+            .arn()
+            .ok_or_else(|| StatesError::runtime("the Resource is not an ARN"))?;
+        let integration = Integration::of(resource).map_err(StatesError::runtime)?;
         let callback = matches!(
             integration,
             Integration::LambdaInvoke {
@@ -625,7 +629,7 @@ impl Run<'_> {
         match integration {
             Integration::LambdaArn => {
                 let (text, _) = payload(&params);
-                let mut details = json!({"resource": t.resource, "input": text, "inputDetails": {"truncated": false}});
+                let mut details = json!({"resource": resource, "input": text, "inputDetails": {"truncated": false}});
                 if let Some(s) = timeout {
                     details["timeoutInSeconds"] = json!(s);
                 }
@@ -635,7 +639,7 @@ impl Run<'_> {
                     Some(("lambdaFunctionScheduledEventDetails", details)),
                 );
                 self.record(cur, "LambdaFunctionStarted", None);
-                match self.invoke(&t.resource, params, timeout).await {
+                match self.invoke(resource, params, timeout).await {
                     Ok(out) => {
                         let (text, details) = payload(&out);
                         self.record(

@@ -51,17 +51,136 @@ pub fn evaluate(expr: &str, input: &Value, context: &Context<'_>) -> Result<Valu
     Ok(restore_braces(value))
 }
 
-/// Checks the syntax only (for validation).
+/// Checks what can be checked before running (for validation): the syntax, that the function
+/// exists, its number of arguments, and the type of every literal argument.
 pub fn check(expr: &str) -> Result<(), StatesError> {
     let mut p = Parser { s: expr, pos: 0 };
-    p.call()?;
+    let call = p.call()?;
     p.skip_ws();
-    if p.pos == expr.len() {
-        Ok(())
-    } else {
-        Err(fail(format!("unexpected text after the call in {expr:?}")))
+    if p.pos != expr.len() {
+        return Err(fail(format!("unexpected text after the call in {expr:?}")));
     }
+    check_call(&call)
 }
+
+/// What an argument must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Anything.
+    Any,
+    /// A string.
+    Str,
+    /// A number.
+    Num,
+    /// A boolean.
+    Bool,
+    /// An array or an object: only a path or a call can give one.
+    Data,
+}
+
+/// A function's arguments: those it needs, those it may take after them, and what any number of
+/// further ones must be (`None`: no more). From the States Language's intrinsic function
+/// reference.
+struct Signature {
+    required: &'static [Want],
+    optional: &'static [Want],
+    variadic: Option<Want>,
+}
+
+fn signature(name: &str) -> Option<Signature> {
+    use Want::*;
+    let (required, optional, variadic): (&'static [Want], &'static [Want], _) = match name {
+        "States.Format" => (&[Str], &[], Some(Any)),
+        "States.StringToJson" | "States.Base64Encode" | "States.Base64Decode" => {
+            (&[Str], &[], None)
+        }
+        "States.JsonToString" => (&[Data], &[], None),
+        "States.Array" => (&[], &[], Some(Any)),
+        "States.ArrayPartition" | "States.ArrayGetItem" => (&[Data, Num], &[], None),
+        "States.ArrayContains" => (&[Data, Any], &[], None),
+        "States.ArrayRange" => (&[Num, Num, Num], &[], None),
+        "States.ArrayLength" | "States.ArrayUnique" => (&[Data], &[], None),
+        "States.Hash" => (&[Str, Str], &[], None),
+        "States.JsonMerge" => (&[Data, Data, Bool], &[], None),
+        "States.MathRandom" => (&[Num, Num], &[Num], None),
+        "States.MathAdd" => (&[Num, Num], &[], None),
+        "States.StringSplit" => (&[Str, Str], &[], None),
+        "States.UUID" => (&[], &[], None),
+        _ => return None,
+    };
+    Some(Signature {
+        required,
+        optional,
+        variadic,
+    })
+}
+
+fn check_call(call: &Call) -> Result<(), StatesError> {
+    let name = &call.name;
+    let sig = signature(name).ok_or_else(|| fail(format!("unknown intrinsic function {name}")))?;
+    let (min, max) = (sig.required.len(), sig.required.len() + sig.optional.len());
+    let n = call.args.len();
+    if n < min || (sig.variadic.is_none() && n > max) {
+        let expected = match (sig.variadic, min == max) {
+            (Some(_), _) => format!("at least {min}"),
+            (None, true) => min.to_string(),
+            (None, false) => format!("{min} to {max}"),
+        };
+        return Err(fail(format!(
+            "{name} takes {expected} argument(s), got {n}"
+        )));
+    }
+    let kinds = sig.required.iter().chain(sig.optional);
+    for (i, arg) in call.args.iter().enumerate() {
+        let want = kinds
+            .clone()
+            .nth(i)
+            .copied()
+            .or(sig.variadic)
+            .unwrap_or(Want::Any);
+        match arg {
+            Arg::Call(inner) => check_call(inner)?,
+            Arg::Path(_) => {}
+            Arg::Literal(v) => {
+                let fits = match want {
+                    Want::Any => true,
+                    Want::Str => v.is_string(),
+                    Want::Num => v.is_number(),
+                    Want::Bool => v.is_boolean(),
+                    Want::Data => false,
+                };
+                if !fits {
+                    let expected = match want {
+                        Want::Str => "a string",
+                        Want::Num => "a number",
+                        Want::Bool => "a boolean",
+                        _ => "a path or a call (no literal is an array or an object)",
+                    };
+                    return Err(fail(format!(
+                        "{name}: argument {} must be {expected}, not the literal {v}",
+                        i + 1
+                    )));
+                }
+            }
+        }
+    }
+    if name == "States.Hash"
+        && let Some(Arg::Literal(Value::String(algorithm))) = call.args.get(1)
+        && !HASH_ALGORITHMS.contains(&algorithm.as_str())
+    {
+        return Err(fail(format!(
+            "{name}: the algorithm is one of {}",
+            HASH_ALGORITHMS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The algorithms States.Hash takes.
+const HASH_ALGORITHMS: [&str; 5] = ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+
+/// The most characters States.Hash, Base64Encode and Base64Decode take.
+const MAX_INPUT_CHARS: usize = 10_000;
 
 fn restore_braces(v: Value) -> Value {
     match v {
@@ -255,6 +374,31 @@ fn integer(name: &str, v: &Value) -> Result<i64, StatesError> {
         .ok_or_else(|| fail(format!("{name}: expected an integer, got {v}")))
 }
 
+/// A number as the functions that take integers read it: a non-integer is rounded to the
+/// nearest integer, halves upwards (Java's Math.round: Step Functions runs on the JVM).
+fn rounded(name: &str, v: &Value) -> Result<i64, StatesError> {
+    if let Some(n) = v.as_i64() {
+        return Ok(n);
+    }
+    v.as_f64()
+        .map(|f| (f + 0.5).floor())
+        .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+        .map(|f| f as i64)
+        .ok_or_else(|| fail(format!("{name}: expected a number, got {v}")))
+}
+
+/// A string argument of at most [`MAX_INPUT_CHARS`] characters.
+fn bounded<'a>(name: &str, v: &'a Value) -> Result<&'a str, StatesError> {
+    let s = string(name, v)?;
+    let chars = s.chars().count();
+    if chars > MAX_INPUT_CHARS {
+        return Err(fail(format!(
+            "{name}: the input is {chars} characters, more than {MAX_INPUT_CHARS}"
+        )));
+    }
+    Ok(s)
+}
+
 /// How States.Format and StringSplit print a value: strings bare, the rest as JSON.
 fn display(v: &Value) -> String {
     match v {
@@ -299,7 +443,7 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         "States.ArrayPartition" => {
             arity(name, &args, 2..=2)?;
             let items = array(name, &args[0])?;
-            let size = integer(name, &args[1])?;
+            let size = rounded(name, &args[1])?;
             if size <= 0 {
                 return Err(fail(format!("{name}: chunk size must be positive")));
             }
@@ -317,9 +461,9 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         "States.ArrayRange" => {
             arity(name, &args, 3..=3)?;
             let (start, end, step) = (
-                integer(name, &args[0])?,
-                integer(name, &args[1])?,
-                integer(name, &args[2])?,
+                rounded(name, &args[0])?,
+                rounded(name, &args[1])?,
+                rounded(name, &args[2])?,
             );
             if step == 0 {
                 return Err(fail(format!("{name}: step must not be 0")));
@@ -361,12 +505,12 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.Base64Encode" => {
             arity(name, &args, 1..=1)?;
-            Ok(Value::String(BASE64.encode(string(name, &args[0])?)))
+            Ok(Value::String(BASE64.encode(bounded(name, &args[0])?)))
         }
         "States.Base64Decode" => {
             arity(name, &args, 1..=1)?;
             let bytes = BASE64
-                .decode(string(name, &args[0])?)
+                .decode(bounded(name, &args[0])?)
                 .map_err(|e| fail(format!("{name}: {e}")))?;
             String::from_utf8(bytes)
                 .map(Value::String)
@@ -374,7 +518,7 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.Hash" => {
             arity(name, &args, 2..=2)?;
-            let data = display(&args[0]);
+            let data = bounded(name, &args[0])?;
             let digest = match string(name, &args[1])? {
                 "MD5" => hex::encode(md5::Md5::digest(data.as_bytes())),
                 "SHA-1" => hex::encode(sha1::Sha1::digest(data.as_bytes())),
@@ -401,20 +545,20 @@ fn apply(name: &str, args: Vec<Value>) -> Result<Value, StatesError> {
         }
         "States.MathRandom" => {
             arity(name, &args, 2..=3)?;
-            let (start, end) = (integer(name, &args[0])?, integer(name, &args[1])?);
+            let (start, end) = (rounded(name, &args[0])?, rounded(name, &args[1])?);
             if end <= start {
                 return Err(fail(format!("{name}: end must be greater than start")));
             }
             let n = match args.get(2) {
-                Some(seed) => fastrand::Rng::with_seed(integer(name, seed)? as u64).i64(start..end),
+                Some(seed) => fastrand::Rng::with_seed(rounded(name, seed)? as u64).i64(start..end),
                 None => fastrand::i64(start..end),
             };
             Ok(json!(n))
         }
         "States.MathAdd" => {
             arity(name, &args, 2..=2)?;
-            integer(name, &args[0])?
-                .checked_add(integer(name, &args[1])?)
+            rounded(name, &args[0])?
+                .checked_add(rounded(name, &args[1])?)
                 .map(|n| json!(n))
                 .ok_or_else(|| fail(format!("{name}: overflow")))
         }
@@ -627,5 +771,65 @@ mod tests {
             "States.Runtime"
         );
         assert!(check("States.Format('{}', States.ArrayLength($.a[0]['b,c']))").is_ok());
+    }
+
+    #[test]
+    fn validation_checks_arity_and_the_type_of_literal_arguments() {
+        let refused = [
+            ("States.MathAdd(1,'-1')", "argument 2 must be a number"),
+            ("States.MathAdd(1)", "takes 2 argument(s), got 1"),
+            (
+                "States.MathRandom(1, 2, 3, 4)",
+                "takes 2 to 3 argument(s), got 4",
+            ),
+            ("States.ArrayLength('abc')", "must be a path or a call"),
+            ("States.JsonMerge($.a, $.b, 'no')", "must be a boolean"),
+            ("States.Hash($.a, 'CRC32')", "the algorithm is one of"),
+            ("States.UUID(1)", "takes 0 argument(s)"),
+            ("States.Nope()", "unknown intrinsic function"),
+            ("States.Format(States.MathAdd('a', 1))", "must be a number"),
+        ];
+        for (expr, why) in refused {
+            let err = check(expr).expect_err(expr);
+            assert!(err.cause.contains(why), "{expr}: {}", err.cause);
+        }
+        for ok in [
+            "States.MathAdd($.a, -1)",
+            "States.MathRandom(1, 9)",
+            "States.MathRandom($.a, 9, 7)",
+            "States.Format('{} {}', $.a, 1)",
+            "States.Array()",
+            "States.ArrayContains($.a, 'x')",
+        ] {
+            check(ok).unwrap_or_else(|e| panic!("{ok}: {}", e.cause));
+        }
+    }
+
+    #[test]
+    fn numbers_are_rounded_as_the_jvm_rounds_and_inputs_are_bounded() {
+        assert_eq!(ev("States.MathAdd(1.5, 1)", json!({})).unwrap(), json!(3));
+        assert_eq!(ev("States.MathAdd(-1.5, 0)", json!({})).unwrap(), json!(-1));
+        assert_eq!(
+            ev("States.MathAdd($.n, 0.4)", json!({"n": 2})).unwrap(),
+            json!(2)
+        );
+        assert_eq!(
+            ev("States.ArrayRange(1.4, 5.6, 2)", json!({})).unwrap(),
+            json!([1, 3, 5])
+        );
+        assert_eq!(
+            ev("States.ArrayPartition($.a, 1.6)", json!({"a": [1, 2, 3]})).unwrap(),
+            json!([[1, 2], [3]])
+        );
+        let err = ev("States.MathAdd($.s, 1)", json!({"s": "1"})).unwrap_err();
+        assert_eq!(err.error, "States.IntrinsicFailure");
+        let long = "x".repeat(10_001);
+        for f in ["States.Hash($.s, 'MD5')", "States.Base64Encode($.s)"] {
+            let err = ev(f, json!({ "s": long })).unwrap_err();
+            assert!(err.cause.contains("more than 10000"), "{f}: {}", err.cause);
+        }
+        assert!(ev("States.Hash($.s, 'MD5')", json!({"s": "x".repeat(10_000)})).is_ok());
+        let err = ev("States.Hash($.n, 'MD5')", json!({"n": 5})).unwrap_err();
+        assert!(err.cause.contains("expected a string"), "{}", err.cause);
     }
 }

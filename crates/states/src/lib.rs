@@ -14,6 +14,7 @@ pub mod executor;
 pub mod history;
 pub mod intrinsic;
 pub mod path;
+mod strict_json;
 pub mod template;
 pub mod validate;
 
@@ -23,4 +24,4 @@ pub use dispatch::{Dispatcher, InProcess, InvokeApi, InvokeError, Static};
 pub use error::StatesError;
 pub use executor::{Execution, Executor, Status};
 pub use history::{HistoryEvent, TimelineRow, timeline};
-pub use validate::{Definition, DefinitionError, Problem};
+pub use validate::{Definition, DefinitionError, Problem, Report, Severity, validate};

@@ -392,7 +392,11 @@ async fn map_respects_max_concurrency_and_keeps_order() {
 async fn waits_inside_concurrent_branches_interleave_in_virtual_time() {
     let clock = Clock::virtual_at(t0());
     let exec = Executor::new(Arc::new(InProcess::new()), clock);
-    let branch = |secs: u64| json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": secs, "End": true}}});
+    // State names are unique across the whole machine, branches included.
+    let branch = |secs: u64| {
+        let name = format!("Wait{secs}");
+        json!({"StartAt": name, "States": {name: {"Type": "Wait", "Seconds": secs, "End": true}}})
+    };
     let def = definition(
         json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch(30), branch(10), branch(20)], "End": true}}}),
     );
