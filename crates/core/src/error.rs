@@ -12,6 +12,27 @@ crate::spelled_enum!(
     }
 );
 
+crate::spelled_enum!(
+    /// The errors the workflow raises and matches by name (statemachines/remediation.asl.json's
+    /// Fail states and Catch clauses, the approval's task failure), so code that reads
+    /// `$.error.Error` matches an enum, not a string.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum WorkflowError {
+        /// A human rejected the runbook (the approval task fails with it).
+        Rejected = "Rejected",
+        /// Nobody could be asked to approve (the approval request was not posted).
+        ApprovalNotRequested = "ApprovalNotRequested",
+        /// Nobody answered within the approval's timeout.
+        Timeout = "States.Timeout",
+        /// The target's circuit breaker is open: it escalates without acting.
+        CircuitOpen = "CircuitOpen",
+        /// The target stayed unhealthy after every attempt.
+        Unhealthy = "Unhealthy",
+        /// The workflow hands the incident to a human (its final Fail state).
+        Escalated = "Escalated",
+    }
+);
+
 /// An error that knows whether retrying it can help.
 pub trait Classified: std::error::Error {
     /// Transient or permanent.

@@ -22,7 +22,7 @@ pub mod triage;
 pub mod workflow;
 
 pub use alert::{Alert, AlertStatus, Door, Labels, Limits, PayloadError, WebhookPayload};
-pub use error::{Classified, ErrorClass};
+pub use error::{Classified, ErrorClass, WorkflowError};
 pub use guardrail::{Decision, GuardrailState, Policy, PolicyError, Reason, Verdict, decide};
 pub use incident::{Incident, IncidentId, Mode};
 pub use runbook::{Catalog, CatalogError, Runbook, Step};

@@ -19,7 +19,7 @@ use selfheal_aws::store::IncidentStore;
 use selfheal_core::audit::AuditRequest;
 use selfheal_core::redact::Options;
 use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
-use selfheal_core::{Classified, Policy};
+use selfheal_core::{Classified, ErrorClass, Policy};
 use selfheal_health_check::HealthChecker;
 use selfheal_kube_sim::{Scenario, ScenarioError, Sim};
 use selfheal_remediate::Remediator;
@@ -177,7 +177,7 @@ impl Lab {
                 analyzer
                     .handle(request, Some(&gatherer), lab.clock.now())
                     .await
-                    .map_err(|e| failed("NonRetryable", e))
+                    .map_err(|e| failed(ErrorClass::NonRetryable.as_str(), e))
             }
         })
     }
@@ -231,10 +231,14 @@ pub(crate) fn failed(error_type: &str, e: impl std::fmt::Display) -> InvokeError
 
 /// A payload the handler cannot read is the function's error, as Lambda reports it.
 fn parse<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, InvokeError> {
-    serde_json::from_value(payload)
-        .map_err(|e| failed("NonRetryable", format!("invalid input: {e}")))
+    serde_json::from_value(payload).map_err(|e| {
+        failed(
+            ErrorClass::NonRetryable.as_str(),
+            format!("invalid input: {e}"),
+        )
+    })
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, InvokeError> {
-    serde_json::to_value(v).map_err(|e| failed("NonRetryable", e))
+    serde_json::to_value(v).map_err(|e| failed(ErrorClass::NonRetryable.as_str(), e))
 }

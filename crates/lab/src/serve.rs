@@ -19,7 +19,7 @@ use selfheal_audit::Auditor;
 use selfheal_aws::audit::AuditLog;
 use selfheal_aws::memory::{MemoryArchive, MemoryStore, StaticSecret};
 use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
-use selfheal_core::{Catalog, Incident, IncidentId, Policy};
+use selfheal_core::{Catalog, ErrorClass, Incident, IncidentId, Policy, WorkflowError};
 use selfheal_ingest::{Ingest, gateway};
 use selfheal_kube_sim::Scenario;
 use selfheal_slack::Slack;
@@ -117,14 +117,17 @@ pub async fn serve(
         let approver = cell.get().cloned();
         async move {
             let approver = approver.ok_or_else(|| {
-                crate::failed("ApprovalNotRequested", "the lab is still starting")
+                crate::failed(
+                    WorkflowError::ApprovalNotRequested.as_str(),
+                    "the lab is still starting",
+                )
             })?;
-            let task: ApprovalTask =
-                serde_json::from_value(payload).map_err(|e| crate::failed("NonRetryable", e))?;
+            let task: ApprovalTask = serde_json::from_value(payload)
+                .map_err(|e| crate::failed(ErrorClass::NonRetryable.as_str(), e))?;
             approver
                 .request(&task)
                 .await
-                .map_err(|e| crate::failed("ApprovalNotRequested", e))
+                .map_err(|e| crate::failed(WorkflowError::ApprovalNotRequested.as_str(), e))
         }
     });
     let executor = Arc::new(Executor::new(

@@ -58,6 +58,49 @@ fn all_states(states: &serde_json::Map<String, Value>, out: &mut BTreeSet<String
     }
 }
 
+/// Every error the workflow names itself: a Fail state's `Error`, and the `{Error, Cause}` a Pass
+/// state places in `$.error`; nested machines included.
+fn fail_errors(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(fields) => {
+            let error = match fields.get("Type").and_then(Value::as_str) {
+                Some("Fail") => fields.get("Error"),
+                Some("Pass") => fields.get("Result").and_then(|r| r.get("Error")),
+                _ => None,
+            };
+            if let Some(e) = error.and_then(Value::as_str) {
+                out.insert(e.to_owned());
+            }
+            fields.values().for_each(|v| fail_errors(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| fail_errors(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_errors_the_workflow_raises_are_the_ones_the_code_matches() {
+    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let mut raised = BTreeSet::new();
+    fail_errors(&definition, &mut raised);
+    for name in &raised {
+        assert!(
+            name.parse::<selfheal_core::WorkflowError>().is_ok(),
+            "{name} is raised by the workflow but is no WorkflowError"
+        );
+    }
+    for e in [
+        selfheal_core::WorkflowError::CircuitOpen,
+        selfheal_core::WorkflowError::Unhealthy,
+        selfheal_core::WorkflowError::Escalated,
+    ] {
+        assert!(
+            raised.contains(e.as_str()),
+            "the workflow no longer raises {e}"
+        );
+    }
+}
+
 #[test]
 fn every_state_is_reachable() {
     let definition: Value = serde_json::from_str(DEFINITION).unwrap();

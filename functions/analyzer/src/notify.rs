@@ -4,8 +4,8 @@
 //! state; posting is `selfheal_slack`'s.
 
 use chrono::{DateTime, Utc};
-use selfheal_core::Incident;
 use selfheal_core::audit::Outcome;
+use selfheal_core::{Incident, WorkflowError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -211,12 +211,14 @@ fn what_failed(state: &ClosedState) -> String {
     if let Some(error) = &state.error {
         let kind = error["Error"].as_str().unwrap_or("error");
         let cause = error["Cause"].as_str().unwrap_or("");
-        return match kind {
-            "States.Timeout" if state.approval.is_none() => {
+        return match kind.parse() {
+            Ok(WorkflowError::Timeout) if state.approval.is_none() => {
                 "nobody approved in time; nothing ran".into()
             }
-            "Rejected" => format!("the remediation was rejected ({cause}); nothing ran"),
-            "CircuitOpen" => {
+            Ok(WorkflowError::Rejected) => {
+                format!("the remediation was rejected ({cause}); nothing ran")
+            }
+            Ok(WorkflowError::CircuitOpen) => {
                 "the target's remediations failed too often in a row (circuit breaker open); nothing ran".into()
             }
             _ => format!("{kind}: {}", cause.chars().take(300).collect::<String>()),

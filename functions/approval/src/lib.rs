@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use selfheal_aws::audit::AuditLog;
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::{ReplayGuard, StoreError};
-use selfheal_core::{Incident, apigw};
+use selfheal_core::{Incident, WorkflowError, apigw};
 use selfheal_slack::Slack;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -189,7 +189,9 @@ pub async fn complete<C: TaskCallback>(
         callback.succeed(&click.token, &output).await?;
     } else {
         let cause = format!("rejected by {} at {}", click.user, now.to_rfc3339());
-        callback.fail(&click.token, "Rejected", &cause).await?;
+        callback
+            .fail(&click.token, WorkflowError::Rejected.as_str(), &cause)
+            .await?;
     }
     info!(user = click.user, approve = click.approve, "decided");
     Ok(())

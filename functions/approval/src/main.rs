@@ -17,7 +17,7 @@ use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_aws::sfn::SfnCallback;
-use selfheal_core::ErrorClass;
+use selfheal_core::{ErrorClass, WorkflowError};
 use selfheal_lambda::{env, failure};
 use selfheal_slack::Slack;
 use serde_json::Value;
@@ -56,7 +56,7 @@ async fn main() -> Result<(), Error> {
                 return approver
                     .request(&task)
                     .await
-                    .map_err(|e| failure("ApprovalNotRequested", e));
+                    .map_err(|e| failure(WorkflowError::ApprovalNotRequested, e));
             }
             let request: ApiGatewayV2httpRequest =
                 serde_json::from_value(event.payload).map_err(invalid)?;
