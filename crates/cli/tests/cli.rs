@@ -2,17 +2,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a panic is the failure report
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use selfheal_testkit::repo;
 
 fn selfheal(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_selfheal"))
         .args(args)
-        .current_dir(repo())
+        .current_dir(repo(""))
         .output()
         .unwrap()
 }
@@ -45,8 +43,7 @@ fn runbooks_check_lists_the_starter_catalog() {
 #[test]
 fn runbooks_check_names_file_and_field_of_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let good =
-        std::fs::read_to_string(repo().join("statemachines/runbooks/restart-pods.yaml")).unwrap();
+    let good = std::fs::read_to_string(repo("statemachines/runbooks/restart-pods.yaml")).unwrap();
     std::fs::write(
         dir.path().join("restart-pods.yaml"),
         good.replace("max_attempts: 2", "max_attempts: 0"),
@@ -117,14 +114,15 @@ fn explain_exits_zero_for_refused_alerts_and_shows_the_reason() {
 fn explain_reads_sns_events_and_standard_input() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_selfheal"))
         .args(["alerts", "explain", "-", "--format", "json"])
-        .current_dir(repo())
+        .current_dir(repo(""))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let event =
-        std::fs::read(repo().join("functions/ingest/fixtures/sns-amp-crashloop-firing.json"))
-            .unwrap();
+    let event = std::fs::read(repo(
+        "functions/ingest/fixtures/sns-amp-crashloop-firing.json",
+    ))
+    .unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), &event).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -276,9 +274,9 @@ fn valid_asl_this_executor_cannot_run_validates_with_a_warning_and_is_refused_by
 #[test]
 fn outside_the_repository_the_compiled_in_catalog_and_policy_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let payload = std::fs::read_to_string(
-        repo().join("functions/ingest/fixtures/alertmanager-crashloop-firing.json"),
-    )
+    let payload = std::fs::read_to_string(repo(
+        "functions/ingest/fixtures/alertmanager-crashloop-firing.json",
+    ))
     .unwrap();
     std::fs::write(dir.path().join("alert.json"), payload).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))

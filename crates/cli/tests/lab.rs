@@ -4,15 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use selfheal_testkit::{free_port, repo, until};
 use serde_json::{Value, json};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 struct Lab(Child);
 
@@ -20,25 +16,6 @@ impl Drop for Lab {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -62,7 +39,7 @@ async fn an_alert_waits_for_approval_and_a_rejection_escalates_it() {
             "--slack-file",
             slack.to_str().unwrap(),
         ])
-        .current_dir(repo())
+        .current_dir(repo(""))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -190,7 +167,7 @@ fn evidence_is_gathered_saved_and_replayed() {
             "--speed",
             "20",
         ])
-        .current_dir(repo())
+        .current_dir(repo(""))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

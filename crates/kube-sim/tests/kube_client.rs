@@ -10,12 +10,12 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Client;
 use kube::api::{
     Api, DeleteParams, EvictParams, ListParams, LogParams, Patch, PatchParams, PostParams,
     WatchEvent, WatchParams,
 };
-use kube::{Client, Config};
-use selfheal_kube_sim::{Fault, FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{Fault, FaultKind, FaultTarget, Sim};
 use serde_json::json;
 
 fn t0() -> DateTime<Utc> {
@@ -25,18 +25,8 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn start() -> (Sim, Client) {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../chaos/scenarios/three-tier.yaml"
-    ))
-    .unwrap();
-    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), t0()).unwrap();
-    let url = sim.spawn(0.0).await.unwrap();
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_namespace = "shop".into();
-    // kube retries 429 for minutes by default; a PDB-blocked eviction must come back at once.
-    config.default_retry = false;
-    (sim, Client::try_from(config).unwrap())
+    let cluster = selfheal_testkit::three_tier(t0(), 0.0).await;
+    (cluster.sim, cluster.client)
 }
 
 fn api_code(e: kube::Error) -> (u16, String) {

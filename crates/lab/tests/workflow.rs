@@ -20,14 +20,8 @@ use selfheal_core::{
 use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario};
 use selfheal_lab::{DEFINITION, Lab};
 use selfheal_states::{Definition, Execution, Executor, InProcess, InvokeError, Status};
-use selfheal_testkit::Server;
+use selfheal_testkit::{Server, eventually, repo};
 use serde_json::{Value, json};
-
-fn repo(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
 
 const BUCKET: &str = "selfheal-records";
 
@@ -62,10 +56,7 @@ async fn env() -> Env {
     let lab = Lab::start(&Scenario::from_yaml(&text).unwrap(), start)
         .await
         .unwrap();
-    let policy = Policy {
-        default_cluster: "selfheal-dev".into(),
-        ..Policy::default()
-    };
+    let policy = Policy::default();
     let auditor = Arc::new(Auditor::new(
         store.clone(),
         S3Archive::new(&config, BUCKET),
@@ -118,18 +109,6 @@ fn frontend() -> FaultTarget {
         deployment: Some("frontend".into()),
         node: None,
     }
-}
-
-/// What `probe` finds within 30 s of wall time; a workflow that failed before it got there
-/// fails the test instead of hanging it.
-async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..3000 {
-        if let Some(found) = probe() {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{what} never came");
 }
 
 /// What the analyzer stand-in was asked to notify.

@@ -1,10 +1,92 @@
-//! The real servers integration tests run against, each started on a free loopback port with its
-//! state in a temporary directory, and stopped when the handle drops: moto (pip `moto[server]`),
-//! Prometheus and Alertmanager (Debian packages). scripts/test installs all three.
+//! Test support shared by every crate's integration tests: the real servers they run against,
+//! each started on a free loopback port with its state in a temporary directory and stopped when
+//! the handle drops (moto from pip `moto[server]`, Prometheus and Alertmanager from Debian;
+//! scripts/test installs all three); the sample cluster (kube-sim serving
+//! chaos/scenarios/three-tier.yaml) with a kube client; waiting on a condition; repository paths.
 
-use std::path::Path;
+use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use selfheal_kube_sim::{Scenario, Sim};
+
+/// A path in the repository (tests run from their crate's directory).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+/// How long a test waits for a condition before it fails instead of hanging.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// What `probe` finds within [`PATIENCE`], polled every 10 ms from async code.
+pub async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`eventually`] for a probe that is itself async (an HTTP or SDK call).
+pub async fn eventually_async<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// [`eventually`] for blocking tests (those that drive a child process).
+pub fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The sample cluster served over HTTP, and a kube client for it.
+pub struct Cluster {
+    /// The simulation (advance its time, inject faults).
+    pub sim: Sim,
+    /// The real kube client, without retries: a 429 or 409 comes back to the test at once.
+    pub client: kube::Client,
+    /// Where it serves: `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+/// chaos/scenarios/three-tier.yaml at sim time `start`, served at `speed` (0: the test advances
+/// time with `Sim::advance`), with `shop` as the client's default namespace.
+pub async fn three_tier(start: DateTime<Utc>, speed: f64) -> Cluster {
+    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml"))
+        .expect("chaos/scenarios/three-tier.yaml");
+    let scenario = Scenario::from_yaml(&text).expect("the three-tier scenario");
+    let sim = Sim::new(&scenario, start).expect("the three-tier cluster");
+    let url = sim.spawn(speed).await.expect("kube-sim serves");
+    let mut config = kube::Config::new(url.parse().expect("a URL"));
+    config.default_namespace = "shop".into();
+    // kube retries 429 for minutes by default; a PDB-blocked eviction must come back at once.
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).expect("a kube client");
+    Cluster { sim, client, url }
+}
 
 /// A server process and its scratch directory; both go away on drop.
 pub struct Server {

@@ -8,27 +8,19 @@ use std::time::Duration;
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use kube::{Client, Config};
 use selfheal_analyzer::gather::Gatherer;
 use selfheal_analyzer::rules::{Cause, analyze};
 use selfheal_core::redact::{Options, Redactor};
 use selfheal_core::{Incident, Target, TargetKind};
-use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{FaultKind, FaultTarget, Sim};
 use serde_json::json;
 
 /// The three-tier scenario served at `speed` (0: tests advance time), and its URL.
 async fn serve(speed: f64) -> (Sim, Client, String) {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../chaos/scenarios/three-tier.yaml"
-    ))
-    .unwrap();
-    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let url = sim.spawn(speed).await.unwrap();
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    (sim, Client::try_from(config).unwrap(), url)
+    let cluster = selfheal_testkit::three_tier(Utc::now(), speed).await;
+    (cluster.sim, cluster.client, cluster.url)
 }
 
 /// The scenario in test time, settled: every pod running and ready.

@@ -7,27 +7,19 @@ use std::time::Duration;
 
 use chrono::Utc;
 use k8s_openapi::api::core::v1::Node;
+use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
-use kube::{Client, Config};
 use selfheal_core::remediation::{Health, HealthCheckRequest, HealthCheckRequestSchema};
 use selfheal_core::runbook::SliCheck;
 use selfheal_core::{Decision, Incident, Mode, Step, Target, TargetKind};
 use selfheal_health_check::HealthChecker;
-use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{FaultKind, FaultTarget, Sim};
 use serde_json::json;
 
 async fn start(speed: f64) -> (Sim, Client, String) {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../chaos/scenarios/three-tier.yaml"
-    ))
-    .unwrap();
-    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let url = sim.spawn(speed).await.unwrap();
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    let addr = url.trim_start_matches("http://").to_owned();
-    (sim, Client::try_from(config).unwrap(), addr)
+    let cluster = selfheal_testkit::three_tier(Utc::now(), speed).await;
+    let addr = cluster.url.trim_start_matches("http://").to_owned();
+    (cluster.sim, cluster.client, addr)
 }
 
 /// An incident on `target` whose runbook's step 0 is a health check with `sli`.

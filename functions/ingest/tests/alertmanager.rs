@@ -6,7 +6,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use selfheal_ingest::gateway;
@@ -28,18 +27,17 @@ async fn notifications(alertmanager: &str) -> f64 {
         .sum()
 }
 
+/// Waits for `check` to hold (testkit's wait, for a yes-or-no probe).
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
+    selfheal_testkit::eventually_async(what, || {
+        let done = check();
+        async move { done.await.then_some(()) }
+    })
+    .await
 }
 
 #[tokio::test]

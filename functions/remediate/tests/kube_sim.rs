@@ -9,30 +9,21 @@ use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::{Client, Config};
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::remediation::{RemediateRequest, RemediateRequestSchema};
 use selfheal_core::{
-    Catalog, Classified, Disposition, ErrorClass, GuardrailState, Incident, Mode, Policy, assess,
+    Classified, Disposition, ErrorClass, GuardrailState, Incident, Mode, Policy, assess,
 };
-use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario, Sim};
+use selfheal_kube_sim::{FaultKind, FaultTarget, Sim};
 use selfheal_remediate::{RemediateError, Remediator};
+use selfheal_testkit::repo;
 use serde_json::json;
 
-fn repo(path: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
 async fn start() -> (Sim, Client) {
-    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml")).unwrap();
-    let sim = Sim::new(&Scenario::from_yaml(&text).unwrap(), Utc::now()).unwrap();
-    let url = sim.spawn(0.0).await.unwrap();
-    let mut config = Config::new(url.parse().unwrap());
-    config.default_retry = false;
-    (sim, Client::try_from(config).unwrap())
+    let cluster = selfheal_testkit::three_tier(Utc::now(), 0.0).await;
+    (cluster.sim, cluster.client)
 }
 
 fn remediator(client: &Client) -> Remediator {
@@ -51,20 +42,8 @@ fn incident(labels: serde_json::Value) -> Incident {
     .unwrap()
     .alerts
     .remove(0);
-    let files = std::fs::read_dir(repo("statemachines/runbooks"))
-        .unwrap()
-        .map(|e| e.unwrap().path());
-    let catalog = Catalog::parse(files.map(|p| {
-        (
-            p.display().to_string(),
-            std::fs::read_to_string(&p).unwrap(),
-        )
-    }))
-    .unwrap();
-    let policy = Policy {
-        default_cluster: "selfheal-dev".into(),
-        ..Policy::default()
-    };
+    let catalog = selfheal_core::embedded::catalog().unwrap();
+    let policy = Policy::default();
     match assess(
         &alert,
         &catalog,
