@@ -6,7 +6,6 @@ pub mod apigw;
 pub mod audit;
 pub mod contract;
 pub mod duration;
-#[cfg(feature = "yaml")]
 pub mod embedded;
 pub mod error;
 pub mod guardrail;

@@ -420,21 +420,77 @@ impl Catalog {
     pub fn parse<N: AsRef<str>, T: AsRef<str>>(
         files: impl IntoIterator<Item = (N, T)>,
     ) -> Result<Catalog, CatalogError> {
+        Self::decode(files, |text| {
+            serde_saphyr::from_str(text).map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`Self::parse`] for runbooks given as JSON (the compiled-in catalog, which build.rs turned
+    /// from YAML into JSON).
+    pub fn parse_json<N: AsRef<str>, T: AsRef<str>>(
+        files: impl IntoIterator<Item = (N, T)>,
+    ) -> Result<Catalog, CatalogError> {
+        Self::decode(files, |text| {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        })
+    }
+
+    /// A catalog of runbooks already read (tests, tools): the same checks, ids for file names.
+    pub fn from_runbooks(runbooks: Vec<Runbook>) -> Result<Catalog, CatalogError> {
+        let files: Vec<(String, Runbook)> =
+            runbooks.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Self::check(files)
+    }
+
+    /// This catalog with `runbook` in place of the runbook of the same id (or added): what a
+    /// deployment with that one file changed would be built with.
+    pub fn replacing(&self, runbook: Runbook) -> Result<Catalog, CatalogError> {
+        let mut runbooks: Vec<Runbook> = self
+            .runbooks
+            .iter()
+            .filter(|r| r.id != runbook.id)
+            .cloned()
+            .collect();
+        runbooks.push(runbook);
+        Self::from_runbooks(runbooks)
+    }
+
+    fn decode<N: AsRef<str>, T: AsRef<str>>(
+        files: impl IntoIterator<Item = (N, T)>,
+        decode: impl Fn(&str) -> Result<Runbook, String>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut problems = Vec::new();
+        let mut decoded = Vec::new();
+        for (name, text) in files {
+            match decode(text.as_ref()) {
+                Ok(runbook) => decoded.push((name.as_ref().to_owned(), runbook)),
+                Err(message) => problems.push(Problem {
+                    file: name.as_ref().to_owned(),
+                    field: String::new(),
+                    message,
+                }),
+            }
+        }
+        match Self::check(decoded) {
+            Ok(catalog) if problems.is_empty() => Ok(catalog),
+            Ok(_) => Err(CatalogError(problems)),
+            Err(CatalogError(more)) => {
+                problems.extend(more);
+                Err(CatalogError(problems))
+            }
+        }
+    }
+
+    /// Ids match file names and are unique, and every runbook is consistent.
+    fn check(files: Vec<(String, Runbook)>) -> Result<Catalog, CatalogError> {
         let mut problems = Vec::new();
         let mut runbooks: Vec<Runbook> = Vec::new();
-        for (name, text) in files {
-            let name = name.as_ref();
+        for (name, runbook) in files {
+            let name = name.as_str();
             let problem = |field: &str, message: String| Problem {
                 file: name.to_owned(),
                 field: field.to_owned(),
                 message,
-            };
-            let runbook: Runbook = match serde_saphyr::from_str(text.as_ref()) {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push(problem("", e.to_string()));
-                    continue;
-                }
             };
             let stem = std::path::Path::new(name)
                 .file_stem()

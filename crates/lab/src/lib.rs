@@ -19,7 +19,7 @@ use selfheal_aws::store::IncidentStore;
 use selfheal_core::audit::AuditRequest;
 use selfheal_core::redact::Options;
 use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
-use selfheal_core::{Classified, ErrorClass, Policy};
+use selfheal_core::{Catalog, Classified, ErrorClass, Policy};
 use selfheal_health_check::HealthChecker;
 use selfheal_kube_sim::{Scenario, ScenarioError, Sim};
 use selfheal_remediate::Remediator;
@@ -101,12 +101,13 @@ impl Lab {
     }
 
     /// `functions` with the real remediate, health-check and audit handlers added under the
-    /// names the definition invokes. Each call holds the virtual clock and first lets the
-    /// cluster catch up with it.
+    /// names the definition invokes (remediate trusting `catalog`'s runbooks). Each call holds
+    /// the virtual clock and first lets the cluster catch up with it.
     pub fn handlers<S, A>(
         &self,
         functions: InProcess,
         policy: Policy,
+        catalog: Catalog,
         prometheus: Option<String>,
         auditor: Arc<Auditor<S, A>>,
     ) -> InProcess
@@ -115,7 +116,8 @@ impl Lab {
         A: Archive + 'static,
     {
         let remediator = Arc::new(
-            Remediator::new(self.kube.clone(), policy).with_drain_retry(Duration::from_millis(50)),
+            Remediator::new(self.kube.clone(), policy, catalog)
+                .with_drain_retry(Duration::from_millis(50)),
         );
         let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus));
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());

@@ -134,6 +134,7 @@ pub async fn serve(
         Arc::new(lab.handlers(
             lab.analyzer(functions, Some(Slack::File(options.slack_file.clone()))),
             options.policy.clone(),
+            options.catalog.clone(),
             None,
             auditor,
         )),

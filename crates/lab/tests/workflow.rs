@@ -142,10 +142,13 @@ fn with_analyzer(functions: InProcess, fails: bool, notes: Notes) -> InProcess {
 
 async fn execute(env: &Env, incident: &Incident, functions: InProcess) -> Execution {
     let executor = Executor::new(
-        Arc::new(
-            env.lab
-                .handlers(functions, env.policy.clone(), None, env.auditor.clone()),
-        ),
+        Arc::new(env.lab.handlers(
+            functions,
+            env.policy.clone(),
+            trusted(incident),
+            None,
+            env.auditor.clone(),
+        )),
         env.lab.clock.clone(),
     );
     let definition = Definition::parse(DEFINITION).unwrap();
@@ -377,6 +380,15 @@ async fn a_target_that_never_recovers_escalates_after_its_attempts() {
 }
 
 /// The incident with a runbook that asks a human first.
+/// The catalog a deployment that ships `incident`'s runbook is built with (the tests that change a
+/// runbook say so: remediate refuses a runbook that differs from its catalog's).
+fn trusted(incident: &Incident) -> selfheal_core::Catalog {
+    selfheal_core::embedded::catalog()
+        .unwrap()
+        .replacing(incident.runbook.clone())
+        .unwrap()
+}
+
 fn needs_approval(env: &Env) -> Incident {
     let mut incident = incident(env, &env.policy);
     incident.runbook.approval =
@@ -405,10 +417,13 @@ async fn execute_with_human(
     let requests = Notes::default();
     let functions = with_analyzer(approval(requests.clone()), false, Notes::default());
     let executor = Executor::new(
-        Arc::new(
-            env.lab
-                .handlers(functions, env.policy.clone(), None, env.auditor.clone()),
-        ),
+        Arc::new(env.lab.handlers(
+            functions,
+            env.policy.clone(),
+            trusted(incident),
+            None,
+            env.auditor.clone(),
+        )),
         env.lab.clock.clone(),
     );
     let definition = Definition::parse(DEFINITION).unwrap();
@@ -632,10 +647,13 @@ async fn a_slack_click_approves_through_the_approval_handler() {
     });
     let functions = with_analyzer(functions, false, Notes::default());
     let executor = Arc::new(Executor::new(
-        Arc::new(
-            env.lab
-                .handlers(functions, env.policy.clone(), None, env.auditor.clone()),
-        ),
+        Arc::new(env.lab.handlers(
+            functions,
+            env.policy.clone(),
+            trusted(&incident),
+            None,
+            env.auditor.clone(),
+        )),
         env.lab.clock.clone(),
     ));
     let approver = Arc::new(selfheal_approval::Approver::new(

@@ -1,5 +1,7 @@
-//! The remediate function: runs one step of an incident's runbook against the cluster. It checks
-//! the guardrails again with what the cluster says now (defence in depth), validates every name,
+//! The remediate function: runs one step of an incident's runbook against the cluster. It trusts
+//! no runbook it is handed: the runbook is the compiled-in catalog's of the same id, and an input
+//! whose copy differs is refused. It checks the guardrails again with that runbook and what the
+//! cluster says now (defence in depth), validates every name,
 //! resolves a pod to the workload that owns it, acts (or dry-runs with `dryRun=All`), and returns
 //! what changed. Errors are classed Retryable or NonRetryable for the state machine.
 
@@ -15,23 +17,26 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 use selfheal_core::guardrail::NodeCounts;
 use selfheal_core::remediation::{RemediateRequest, StepResult, StepResultSchema};
-use selfheal_core::{Decision, GuardrailState, Mode, Policy, Step, TargetKind, decide};
+use selfheal_core::{Catalog, Decision, GuardrailState, Mode, Policy, Step, TargetKind, decide};
 
 pub use error::RemediateError;
 
-/// Runs steps; holds the kube client and the guardrail policy.
+/// Runs steps; holds the kube client, the guardrail policy and the runbooks it trusts.
 pub struct Remediator {
     client: Client,
     policy: Policy,
+    catalog: Catalog,
     drain_retry: Duration,
 }
 
 impl Remediator {
-    /// A remediator for the cluster behind `client`.
-    pub fn new(client: Client, policy: Policy) -> Self {
+    /// A remediator for the cluster behind `client` that trusts `catalog`'s runbooks (the
+    /// compiled-in catalog in the Lambda).
+    pub fn new(client: Client, policy: Policy, catalog: Catalog) -> Self {
         Remediator {
             client,
             policy,
+            catalog,
             drain_retry: Duration::from_secs(5),
         }
     }
@@ -46,10 +51,24 @@ impl Remediator {
     pub async fn run(&self, request: &RemediateRequest) -> Result<StepResult, RemediateError> {
         let started = Instant::now();
         let incident = &request.incident;
-        let step = incident.runbook.steps.get(request.step).ok_or_else(|| {
+        // Whoever can start an execution or invoke this function could hand it a runbook that
+        // allows kube-system or skips approval: only the catalog's own copy counts.
+        let runbook = self.catalog.get(&incident.runbook.id).ok_or_else(|| {
+            RemediateError::Refused(format!(
+                "runbook {:?} is not in the catalog this function was built with",
+                incident.runbook.id
+            ))
+        })?;
+        if *runbook != incident.runbook {
+            return Err(RemediateError::Refused(format!(
+                "the incident's copy of runbook {} differs from the catalog's",
+                runbook.id
+            )));
+        }
+        let step = runbook.steps.get(request.step).ok_or_else(|| {
             RemediateError::Internal(format!(
                 "runbook {} has no step {}",
-                incident.runbook.id, request.step
+                runbook.id, request.step
             ))
         })?;
         // Names were validated at ingest; check again: they go into API paths.
@@ -63,7 +82,7 @@ impl Remediator {
         }
         let verdict = decide(
             &target,
-            &incident.runbook,
+            runbook,
             &self.policy,
             &self.live_state(&target, step).await?,
             Utc::now(),

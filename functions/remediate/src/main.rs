@@ -13,15 +13,16 @@ async fn main() -> Result<(), Error> {
     selfheal_lambda::init_tracing();
     let access = Access::from_env().await?;
     let policy = selfheal_lambda::policy()?;
+    let catalog = selfheal_core::embedded::catalog()?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<RemediateRequest>| {
-        let (access, policy) = (&access, policy.clone());
+        let (access, policy, catalog) = (&access, policy.clone(), catalog.clone());
         async move {
             // An unreachable cluster is worth retrying; the step's own errors say what they are.
             let client = access
                 .client()
                 .await
                 .map_err(|e| failure(ErrorClass::Retryable, e))?;
-            Remediator::new(client, policy)
+            Remediator::new(client, policy, catalog)
                 .run(&event.payload)
                 .await
                 .map_err(|e| diagnostic(&e))

@@ -27,7 +27,20 @@ async fn start() -> (Sim, Client) {
 }
 
 fn remediator(client: &Client) -> Remediator {
-    Remediator::new(client.clone(), Policy::default()).with_drain_retry(Duration::from_millis(50))
+    let catalog = selfheal_core::embedded::catalog().unwrap();
+    Remediator::new(client.clone(), Policy::default(), catalog)
+        .with_drain_retry(Duration::from_millis(50))
+}
+
+/// A remediator that trusts `runbook` in place of the catalog's runbook of the same id: a test
+/// that changes a step must say so, as the Lambda refuses a runbook that differs from its catalog.
+fn remediator_trusting(client: &Client, runbook: &selfheal_core::Runbook) -> Remediator {
+    let catalog = selfheal_core::embedded::catalog()
+        .unwrap()
+        .replacing(runbook.clone())
+        .unwrap();
+    Remediator::new(client.clone(), Policy::default(), catalog)
+        .with_drain_retry(Duration::from_millis(50))
 }
 
 /// The incident the ingest would open for an alert with these labels.
@@ -156,7 +169,10 @@ async fn a_bad_rollout_is_rolled_back_and_healthy() {
     pinned.runbook.steps[0] = selfheal_core::Step::Rollback {
         to_revision: Some(3),
     };
-    let again = remediator(&client).run(&request(&pinned, 0)).await.unwrap();
+    let again = remediator_trusting(&client, &pinned.runbook)
+        .run(&request(&pinned, 0))
+        .await
+        .unwrap();
     assert!(!again.changed, "{}", again.summary);
 }
 
@@ -215,7 +231,8 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
     blocked.runbook.steps[1] = selfheal_core::Step::Drain {
         timeout: "1s".parse().unwrap(),
     };
-    let err = r.run(&request(&blocked, 1)).await.unwrap_err();
+    let short = remediator_trusting(&client, &blocked.runbook);
+    let err = short.run(&request(&blocked, 1)).await.unwrap_err();
     assert!(
         matches!(err, RemediateError::Timeout(ref m) if m.contains("database")),
         "{err}"
@@ -239,7 +256,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
         )
         .await
         .unwrap();
-    let drained = r.run(&request(&blocked, 1)).await.unwrap();
+    let drained = short.run(&request(&blocked, 1)).await.unwrap();
     assert!(
         drained
             .change
@@ -331,6 +348,52 @@ async fn a_dry_run_goes_out_with_dry_run_all_and_changes_nothing() {
             .metadata
             .resource_version,
         rv
+    );
+}
+
+#[tokio::test]
+async fn a_runbook_handed_in_that_differs_from_the_catalog_is_refused() {
+    let (_sim, client) = start().await;
+    let inc = incident(
+        json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    // Whoever can start an execution could widen the runbook: allow kube-system, call it low
+    // risk, skip approval, and point the incident there.
+    let mut forged = inc.clone();
+    forged.runbook.allow_namespaces = vec!["kube-system".into()];
+    forged.runbook.risk = selfheal_core::runbook::Risk::Low;
+    forged
+        .alert
+        .labels
+        .insert("namespace".into(), "kube-system".into());
+    forged.target.namespace = Some("kube-system".into());
+    let err = remediator(&client)
+        .run(&request(&forged, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("differs from the catalog's")),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::NonRetryable);
+    // A runbook the function was not built with is refused too, whatever it says.
+    let mut unknown = inc.clone();
+    unknown.runbook.id = "made-up".into();
+    let err = remediator(&client)
+        .run(&request(&unknown, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("not in the catalog")),
+        "{err}"
+    );
+    // The catalog's own copy runs.
+    assert!(
+        remediator(&client)
+            .run(&request(&inc, 0))
+            .await
+            .unwrap()
+            .changed
     );
 }
 
