@@ -50,6 +50,7 @@ impl ApprovalError {
     pub fn status(&self) -> u16 {
         match self {
             ApprovalError::Slack(SlackError::Malformed(_)) => 400,
+            ApprovalError::Slack(SlackError::Unconfigured) => 503,
             ApprovalError::Slack(_) => 401,
             ApprovalError::NotAllowed(_) => 403,
             ApprovalError::Replay | ApprovalError::Callback(CallbackError::Gone { .. }) => 200,

@@ -28,16 +28,24 @@ pub enum SlackError {
     /// The body is not a button click this app sent.
     #[error("malformed interaction: {0}")]
     Malformed(String),
+    /// The signing secret is empty: an HMAC anyone can compute proves nothing, so nothing is
+    /// accepted until it is set.
+    #[error("the Slack signing secret is empty; no click is accepted until it is set")]
+    Unconfigured,
 }
 
-/// Checks the signature and the timestamp; returns the signature (the request's identity, for
-/// replay protection).
+/// Checks the signature and the timestamp; returns the signature in one canonical spelling
+/// (`v0=` and lowercase hex), the request's identity for replay protection: the same signature
+/// spelt in uppercase hex is the same request.
 pub fn verify(
     secret: &str,
     headers: &HeaderMap,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<String, SlackError> {
+    if secret.trim().is_empty() {
+        return Err(SlackError::Unconfigured);
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(timestamp), Some(signature)) = (
         header("x-slack-request-timestamp"),
@@ -58,7 +66,7 @@ pub fn verify(
     mac(secret, timestamp.trim(), body)
         .verify_slice(&given)
         .map_err(|_| SlackError::BadSignature)?;
-    Ok(signature.trim().to_owned())
+    Ok(format!("v0={}", hex::encode(given)))
 }
 
 fn mac(secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
@@ -234,6 +242,25 @@ mod tests {
             verify("s", &HeaderMap::new(), body, now),
             Err(SlackError::Missing)
         );
+    }
+
+    #[test]
+    fn a_signature_spelt_otherwise_is_the_same_request_and_an_empty_secret_accepts_nothing() {
+        let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+        let body = b"payload=%7B%7D";
+        let now = DateTime::from_timestamp(1531420618, 0).unwrap();
+        let lower = sign(secret, 1531420618, body);
+        let upper = format!("v0={}", lower["v0=".len()..].to_uppercase());
+        let a = verify(secret, &headers("1531420618", &lower), body, now).unwrap();
+        let b = verify(secret, &headers("1531420618", &upper), body, now).unwrap();
+        assert_eq!(a, b, "one replay-guard key for both spellings");
+        for empty in ["", "   "] {
+            let forged = sign(empty, 1531420618, body);
+            assert_eq!(
+                verify(empty, &headers("1531420618", &forged), body, now),
+                Err(SlackError::Unconfigured)
+            );
+        }
     }
 
     #[test]

@@ -134,8 +134,9 @@ impl IngestError {
     /// The HTTP status: 4xx only for what can never succeed, so Alertmanager retries the rest.
     pub fn status(&self) -> u16 {
         match self {
-            IngestError::Auth(AuthError::Missing | AuthError::Invalid) => 401,
-            IngestError::Auth(AuthError::Secret(_)) => 503,
+            IngestError::Auth(AuthError::Missing | AuthError::Invalid | AuthError::Expired) => 401,
+            // Not the caller's fault: a delivery refused now is retried once the secret is set.
+            IngestError::Auth(AuthError::Secret(_) | AuthError::Unconfigured) => 503,
             IngestError::Payload(PayloadError::TooLarge { .. }) => 413,
             IngestError::Payload(_) => 400,
             IngestError::Topic(_) => 403,
@@ -200,7 +201,7 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Vec<AlertReport>, IngestError> {
-        self.auth.verify(headers, body).await?;
+        self.auth.verify(headers, body, now).await?;
         let payload = selfheal_core::alert::parse_webhook(
             body,
             &self.settings.limits,

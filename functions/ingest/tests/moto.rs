@@ -14,7 +14,7 @@ use chrono::TimeDelta;
 use http::HeaderMap;
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::sfn::SfnStarter;
-use selfheal_ingest::auth::{SIGNATURE_HEADER, sign};
+use selfheal_ingest::auth::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use serde_json::{Value, json};
 
 use common::*;
@@ -252,7 +252,11 @@ async fn unauthenticated_and_invalid_requests_are_refused_and_change_nothing() {
     let (status, _) = deliver(&ingest, bearer("wrong"), &body, now()).await;
     assert_eq!(status, 401);
     let mut forged = HeaderMap::new();
-    forged.insert(SIGNATURE_HEADER, sign("wrong", &body).parse().unwrap());
+    forged.insert(
+        SIGNATURE_HEADER,
+        sign("wrong", now(), &body).parse().unwrap(),
+    );
+    forged.insert(TIMESTAMP_HEADER, now().timestamp().into());
     assert_eq!(deliver(&ingest, forged, &body, now()).await.0, 401);
     assert!(env.executions().await.is_empty());
 
@@ -283,7 +287,8 @@ async fn unauthenticated_and_invalid_requests_are_refused_and_change_nothing() {
 
     // A signed body is let in like a bearer token.
     let mut signed = HeaderMap::new();
-    signed.insert(SIGNATURE_HEADER, sign(TOKEN, &body).parse().unwrap());
+    signed.insert(SIGNATURE_HEADER, sign(TOKEN, now(), &body).parse().unwrap());
+    signed.insert(TIMESTAMP_HEADER, now().timestamp().into());
     assert_eq!(deliver(&ingest, signed, &body, now()).await.0, 202);
 }
 
