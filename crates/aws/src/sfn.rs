@@ -61,8 +61,28 @@ impl ExecutionStarter for SfnStarter {
                     arn: self.execution_arn(incident.id.as_str()),
                 })
             }
-            Err(e) => Err(StartError::new(e)),
+            Err(e) => Err(start_error(e)),
         }
+    }
+}
+
+/// Which StartExecution errors are final for this input: an input Step Functions cannot take
+/// (too large, not JSON) or a name it refuses. Throttling, outages, and a state machine that is
+/// missing or being deleted (a deploy fixes those) are worth retrying.
+fn start_error<R>(e: SdkError<StartExecutionError, R>) -> StartError
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let refused = matches!(&e, SdkError::ServiceError(se) if matches!(
+        se.err(),
+        StartExecutionError::InvalidExecutionInput(_)
+            | StartExecutionError::InvalidName(_)
+            | StartExecutionError::ValidationException(_)
+    ));
+    if refused {
+        StartError::refused(e)
+    } else {
+        StartError::new(e)
     }
 }
 
@@ -117,5 +137,32 @@ impl TaskCallback for SfnCallback {
             .await
             .map(|_| ())
             .map_err(callback_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sfn::types::error::{ExecutionLimitExceeded, InvalidExecutionInput};
+    use selfheal_core::{Classified, ErrorClass};
+
+    use super::*;
+
+    fn service(e: StartExecutionError) -> SdkError<StartExecutionError, ()> {
+        SdkError::service_error(e, ())
+    }
+
+    #[test]
+    fn an_input_step_functions_refuses_is_final_and_the_rest_is_retried() {
+        let too_big = InvalidExecutionInput::builder()
+            .message("input exceeds 262144 bytes")
+            .build();
+        let refused = start_error(service(StartExecutionError::InvalidExecutionInput(too_big)));
+        assert_eq!(refused.class(), ErrorClass::NonRetryable);
+        assert!(refused.message.contains("262144"), "{}", refused.message);
+        let busy = ExecutionLimitExceeded::builder().message("limit").build();
+        let throttled = start_error(service(StartExecutionError::ExecutionLimitExceeded(busy)));
+        assert_eq!(throttled.class(), ErrorClass::Retryable);
+        let timeout = start_error(SdkError::<StartExecutionError, ()>::timeout_error("slow"));
+        assert_eq!(timeout.class(), ErrorClass::Retryable);
     }
 }

@@ -38,17 +38,30 @@ impl Started {
 pub struct StartError {
     /// The error and its sources, for the log.
     pub message: String,
-    /// The error itself (an SDK error a caller can downcast to tell throttling from invalid input).
+    /// Retryable (throttling, an outage, a missing state machine that a deploy will bring), or
+    /// not: Step Functions refused this input and would refuse it again.
+    pub class: ErrorClass,
+    /// The error itself (an SDK error a caller can downcast).
     #[source]
     pub source: BoxError,
 }
 
 impl StartError {
-    /// Starting failed because of `source`.
+    /// Starting failed because of `source`; a later try may work.
     pub fn new(source: impl Into<BoxError>) -> Self {
+        Self::classed(source, ErrorClass::Retryable)
+    }
+
+    /// Step Functions refused this execution's input or name: it never will start.
+    pub fn refused(source: impl Into<BoxError>) -> Self {
+        Self::classed(source, ErrorClass::NonRetryable)
+    }
+
+    fn classed(source: impl Into<BoxError>, class: ErrorClass) -> Self {
         let source = source.into();
         StartError {
             message: error_chain(source.as_ref()),
+            class,
             source,
         }
     }
@@ -56,9 +69,7 @@ impl StartError {
 
 impl Classified for StartError {
     fn class(&self) -> ErrorClass {
-        // Throttling, outages and misconfiguration alike: retrying later is the only remedy
-        // that loses nothing.
-        ErrorClass::Retryable
+        self.class
     }
 }
 

@@ -27,8 +27,11 @@ pub enum Disposition {
         /// Why, as guardrail reasons.
         reasons: Vec<Reason>,
     },
-    /// The alert's labels cannot name a target (invalid or missing names).
+    /// The alert cannot be acted on as sent: its labels cannot name a target (invalid or
+    /// missing names), or it is too large to carry.
     Reject {
+        /// `invalid-target` or `too-large`.
+        code: &'static str,
         /// Why.
         reason: String,
     },
@@ -72,7 +75,7 @@ impl Assessment {
                 incident.reasons.iter().map(ToString::to_string).collect()
             }
             Disposition::Refuse { reasons } => reasons.iter().map(ToString::to_string).collect(),
-            Disposition::Reject { reason } => vec![reason.clone()],
+            Disposition::Reject { reason, .. } => vec![reason.clone()],
             Disposition::Unmatched => vec!["no runbook matches the alert's labels".into()],
             Disposition::Resolve => {
                 vec!["resolved: the incident is marked resolved; nothing starts".into()]
@@ -117,7 +120,7 @@ impl Assessment {
                     retry_after,
                 )
             }
-            Disposition::Reject { .. } => (vec!["invalid-target".to_owned()], None),
+            Disposition::Reject { code, .. } => (vec![(*code).to_owned()], None),
             Disposition::Unmatched => (vec!["no-runbook".to_owned()], None),
         };
         Some(Refusal {
@@ -147,18 +150,27 @@ pub fn assess(
         runbook: runbook.map(|r| r.id.clone()),
         disposition: Disposition::Unmatched,
     };
-    assessment.disposition = match (alert.status, target, runbook) {
-        (AlertStatus::Resolved, _, _) => Disposition::Resolve,
-        (_, Err(e @ (TargetError::InvalidLabel { .. } | TargetError::MissingNamespace(_))), _) => {
-            Disposition::Reject {
-                reason: e.to_string(),
-            }
-        }
-        (_, _, None) => Disposition::Unmatched,
-        (_, Err(e @ TargetError::NoTarget), Some(_)) => Disposition::Reject {
+    assessment.disposition = match (alert.status, oversized(alert), target, runbook) {
+        (AlertStatus::Resolved, ..) => Disposition::Resolve,
+        (_, Some(reason), ..) => Disposition::Reject {
+            code: TOO_LARGE,
+            reason,
+        },
+        (
+            _,
+            None,
+            Err(e @ (TargetError::InvalidLabel { .. } | TargetError::MissingNamespace(_))),
+            _,
+        ) => Disposition::Reject {
+            code: INVALID_TARGET,
             reason: e.to_string(),
         },
-        (AlertStatus::Firing, Ok(target), Some(runbook)) => {
+        (_, None, _, None) => Disposition::Unmatched,
+        (_, None, Err(e @ TargetError::NoTarget), Some(_)) => Disposition::Reject {
+            code: INVALID_TARGET,
+            reason: e.to_string(),
+        },
+        (AlertStatus::Firing, None, Ok(target), Some(runbook)) => {
             let verdict = decide(&target, runbook, policy, &state(&target), now);
             if verdict.decision == Decision::Refuse {
                 Disposition::Refuse {
@@ -186,7 +198,47 @@ pub fn assess(
             }
         }
     };
+    // Step Functions refuses an execution input over 256 KiB, and every retry would be refused
+    // the same way: say so once instead.
+    if let Disposition::Open { incident } = &assessment.disposition {
+        let bytes = serde_json::to_vec(incident).map_or(usize::MAX, |v| v.len());
+        if bytes > MAX_INCIDENT_BYTES {
+            assessment.disposition = Disposition::Reject {
+                code: TOO_LARGE,
+                reason: format!(
+                    "the incident is {bytes} bytes; a Step Functions execution input holds at most {MAX_INCIDENT_BYTES}"
+                ),
+            };
+        }
+    }
     assessment
+}
+
+/// The refusal code of an alert whose labels cannot name a target.
+const INVALID_TARGET: &str = "invalid-target";
+/// The refusal code of an alert too large to carry.
+const TOO_LARGE: &str = "too-large";
+/// The most bytes of one label value: names and label values in Kubernetes alerts are short.
+pub const MAX_LABEL_BYTES: usize = 1024;
+/// The most bytes of one annotation value (a summary, a description, a runbook URL).
+pub const MAX_ANNOTATION_BYTES: usize = 8 * 1024;
+/// The largest Step Functions execution input (256 KiB).
+pub const MAX_INCIDENT_BYTES: usize = 256 * 1024;
+
+/// Why an alert is too large to carry, if it is: the first label or annotation over its cap.
+fn oversized(alert: &Alert) -> Option<String> {
+    let over = |kind: &str, map: &crate::alert::Labels, max: usize| {
+        map.iter()
+            .find(|(k, v)| k.len() + v.len() > max)
+            .map(|(k, v)| {
+                format!(
+                    "{kind} {k} is {} bytes; the limit is {max}",
+                    k.len() + v.len()
+                )
+            })
+    };
+    over("label", &alert.labels, MAX_LABEL_BYTES)
+        .or_else(|| over("annotation", &alert.annotations, MAX_ANNOTATION_BYTES))
 }
 
 #[cfg(test)]
@@ -348,5 +400,55 @@ steps: [{action: restart-pods}]
         .refusal(now)
         .unwrap();
         assert_eq!(r.codes, ["invalid-target"]);
+    }
+
+    #[test]
+    fn an_alert_too_large_to_carry_is_rejected_once_with_the_reason() {
+        let base = r#"{"alertname":"KubePodCrashLooping","namespace":"shop","deployment":"web""#;
+        let long = "x".repeat(MAX_LABEL_BYTES);
+        let alert = payload("firing", &format!(r#"{base},"container":"{long}"}}"#));
+        let a = run(&alert);
+        assert_eq!(a.decision(), "reject");
+        let refusal = a.refusal(alert.starts_at).unwrap();
+        assert_eq!(refusal.codes, ["too-large"]);
+        assert_eq!(refusal.retry_after, None, "the same alert never fits");
+        assert!(
+            refusal.reasons[0].contains("label container is"),
+            "{:?}",
+            refusal.reasons
+        );
+
+        let mut annotated = payload("firing", &format!("{base}}}"));
+        annotated
+            .annotations
+            .insert("description".into(), "y".repeat(MAX_ANNOTATION_BYTES));
+        assert_eq!(
+            run(&annotated).refusal(annotated.starts_at).unwrap().codes,
+            ["too-large"]
+        );
+
+        // Many labels, each under its cap, that together cannot fit an execution input.
+        let mut many = payload("firing", &format!("{base}}}"));
+        for i in 0..300 {
+            many.labels.insert(format!("l{i}"), "z".repeat(1000));
+        }
+        let refusal = run(&many).refusal(many.starts_at).unwrap();
+        assert_eq!(refusal.codes, ["too-large"]);
+        assert!(
+            refusal.reasons[0].contains("at most 262144"),
+            "{:?}",
+            refusal.reasons
+        );
+
+        // Resolving is never refused for size: it only marks the incident.
+        let mut resolved = alert.clone();
+        resolved.status = AlertStatus::Resolved;
+        assert_eq!(run(&resolved).decision(), "resolve");
+        // Just under every cap opens the incident.
+        let fits = payload(
+            "firing",
+            &format!(r#"{base},"c":"{}"}}"#, "x".repeat(MAX_LABEL_BYTES - 1 - 1)),
+        );
+        assert_eq!(run(&fits).decision(), "run");
     }
 }

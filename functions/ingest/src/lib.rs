@@ -23,8 +23,8 @@ use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
 use selfheal_aws::store::{Claim, ClaimToken, IncidentStore, Reservation, Settled, StoreError};
 use selfheal_core::alert::parse_sns_event;
 use selfheal_core::{
-    Alert, AlertStatus, Catalog, Decision, Disposition, Incident, IncidentId, Limits, PayloadError,
-    Policy, Target, WebhookPayload, assess,
+    Alert, AlertStatus, Catalog, Classified, Decision, Disposition, ErrorClass, Incident,
+    IncidentId, Limits, PayloadError, Policy, Refusal, Target, WebhookPayload, assess,
 };
 use serde::Serialize;
 use tracing::{Instrument, info, info_span, warn};
@@ -372,7 +372,27 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
         alert: &Alert,
         now: DateTime<Utc>,
     ) -> Result<AlertReport, IngestError> {
-        let started = self.starter.start(incident).await?;
+        let started = match self.starter.start(incident).await {
+            Ok(started) => started,
+            // Step Functions refused this input and would refuse every retry: settle it refused,
+            // so redeliveries are answered instead of retried for ever.
+            Err(e) if e.class() == ErrorClass::NonRetryable => {
+                let settled = Settled::Refused(Refusal {
+                    codes: vec!["start-refused".into()],
+                    reasons: vec![e.to_string()],
+                    retry_after: None,
+                });
+                self.store.settle(token, &settled, now).await?;
+                warn!(error = %e, "Step Functions refused the execution");
+                return Ok(settled_report(
+                    alert,
+                    token.id.clone(),
+                    Outcome::Refused,
+                    &settled,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let settled = Settled::Accepted {
             decision: incident.decision,
             execution_arn: started.arn().to_owned(),
@@ -479,6 +499,42 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T21:31:00Z")
             .unwrap()
             .to_utc()
+    }
+
+    /// A Step Functions that refuses every input as invalid.
+    struct Refusing;
+
+    impl ExecutionStarter for Refusing {
+        async fn start(&self, _: &Incident) -> Result<Started, StartError> {
+            Err(StartError::refused(
+                "InvalidExecutionInput: input too large",
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_execution_step_functions_refuses_is_refused_once_not_retried_for_ever() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let ingest = Ingest::new(
+            store.clone(),
+            Refusing,
+            StaticSecret("t".into()),
+            embedded::catalog().unwrap(),
+            embedded::policy().unwrap(),
+        );
+        let out = ingest
+            .notification(&payload(&["web-1"]), now())
+            .await
+            .unwrap();
+        assert_eq!(out[0].outcome, Outcome::Refused);
+        // The redelivery is answered from the store, not sent to Step Functions again.
+        let again = ingest
+            .notification(&payload(&["web-1"]), now())
+            .await
+            .unwrap();
+        assert_eq!(again[0].outcome, Outcome::Duplicate);
+        let json = serde_json::to_value(&again[0]).unwrap();
+        assert!(json.to_string().contains("start-refused"), "{json}");
     }
 
     #[tokio::test]
