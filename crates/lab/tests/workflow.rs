@@ -409,10 +409,22 @@ fn approval(requests: Notes) -> InProcess {
     })
 }
 
+/// What the human (or whoever holds the task token) does with the approval request.
+enum Human {
+    /// Clicks Approve: the approval handler's answer.
+    Approves,
+    /// Clicks Reject: the task fails with Rejected.
+    Rejects,
+    /// Answers the token with this instead of an approval.
+    Answers(Value),
+    /// Never answers.
+    Silent,
+}
+
 async fn execute_with_human(
     env: &Env,
     incident: &Incident,
-    decide: Option<bool>,
+    human: Human,
 ) -> (Execution, Vec<Value>) {
     let requests = Notes::default();
     let functions = with_analyzer(approval(requests.clone()), false, Notes::default());
@@ -428,21 +440,24 @@ async fn execute_with_human(
     );
     let definition = Definition::parse(DEFINITION).unwrap();
     // A human is deciding: virtual time stands still until they have (unless nobody answers).
-    let hold = decide.map(|_| env.lab.clock.hold());
+    let hold = (!matches!(human, Human::Silent)).then(|| env.lab.clock.hold());
     let human = async {
-        let Some(approve) = decide else { return };
+        if matches!(human, Human::Silent) {
+            return;
+        }
         let token = eventually("a task token", || {
             executor.pending_tokens().into_iter().next().map(|(t, _)| t)
         })
         .await;
-        if approve {
-            executor
+        match human {
+            Human::Approves => executor
                 .send_task_success(&token, json!({"approved": true, "decided_by": "U024BE7LH", "decided_at": "2026-11-25T21:05:00Z"}))
-                .unwrap();
-        } else {
-            executor
+                .unwrap(),
+            Human::Rejects => executor
                 .send_task_failure(&token, "Rejected", "rejected by U024BE7LH")
-                .unwrap();
+                .unwrap(),
+            Human::Answers(output) => executor.send_task_success(&token, output).unwrap(),
+            Human::Silent => {}
         }
         drop(hold);
     };
@@ -463,7 +478,7 @@ async fn execute_with_human(
 async fn approval_granted_runs_the_steps() {
     let env = env().await;
     let incident = needs_approval(&env);
-    let (e, requests) = execute_with_human(&env, &incident, Some(true)).await;
+    let (e, requests) = execute_with_human(&env, &incident, Human::Approves).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
     assert_eq!(requests.len(), 1);
     assert!(requests[0]["token"].as_str().is_some_and(|t| !t.is_empty()));
@@ -485,7 +500,7 @@ async fn approval_granted_runs_the_steps() {
 async fn approval_rejected_escalates_and_changes_nothing() {
     let env = env().await;
     let incident = needs_approval(&env);
-    let (e, _) = execute_with_human(&env, &incident, Some(false)).await;
+    let (e, _) = execute_with_human(&env, &incident, Human::Rejects).await;
     assert_eq!(e.status, Status::Failed);
     assert_eq!(
         entered(&e),
@@ -509,11 +524,35 @@ async fn approval_rejected_escalates_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_token_answered_without_approved_true_is_no_approval() {
+    for answer in [
+        json!({}),
+        json!({"approved": false, "decided_by": "U024BE7LH"}),
+        json!({"approved": "yes"}),
+    ] {
+        let env = env().await;
+        let incident = needs_approval(&env);
+        let (e, _) = execute_with_human(&env, &incident, Human::Answers(answer.clone())).await;
+        assert_eq!(e.status, Status::Failed, "{answer}");
+        let states = entered(&e);
+        assert!(
+            states.iter().any(|s| s == "NotApproved"),
+            "{answer}: {states:?}"
+        );
+        assert!(!states.iter().any(|s| s == "Remediate"), "{answer}");
+        assert!(restarted_at(&env).await.is_none(), "{answer}");
+        let (_, outcome, record) = audit(&env, &incident).await;
+        assert_eq!(outcome, "escalated");
+        assert_eq!(record["state"]["error"]["Error"], "Rejected");
+    }
+}
+
+#[tokio::test]
 async fn approval_timed_out_escalates_and_changes_nothing() {
     let env = env().await;
     let incident = needs_approval(&env);
     let started = env.lab.clock.now();
-    let (e, requests) = execute_with_human(&env, &incident, None).await;
+    let (e, requests) = execute_with_human(&env, &incident, Human::Silent).await;
     assert_eq!(requests.len(), 1);
     assert_eq!(e.status, Status::Failed);
     assert!(restarted_at(&env).await.is_none());
