@@ -99,10 +99,10 @@ impl Slack {
                     .json(&body)
                     .send()
                     .await
-                    .map_err(|e| SlackError::Post(e.to_string()))?
+                    .map_err(post_error)?
                     .json()
                     .await
-                    .map_err(|e| SlackError::Post(e.to_string()))?;
+                    .map_err(post_error)?;
                 // The Web API answers 200 with ok=false on errors.
                 if answer["ok"] != json!(true) {
                     return Err(SlackError::Post(format!(
@@ -119,7 +119,7 @@ impl Slack {
                     .json(message)
                     .send()
                     .await
-                    .map_err(|e| SlackError::Post(e.to_string()))?;
+                    .map_err(post_error)?;
                 if !response.status().is_success() {
                     return Err(SlackError::Post(format!(
                         "webhook answered {}",
@@ -142,6 +142,54 @@ impl Slack {
             }
         }
     }
+}
+
+/// A failed request as text without its URL: an incoming webhook's URL is a credential, and
+/// reqwest names the URL in its errors; it must reach neither logs nor the workflow's history.
+fn post_error(e: reqwest::Error) -> SlackError {
+    SlackError::Post(e.without_url().to_string())
+}
+
+/// Text from outside (an alert's annotations, an LLM's answer, an API's error) made safe for
+/// mrkdwn: `&`, `<` and `>` escaped as Slack asks (no links, no `<@user>` or `<!channel>`
+/// mentions); the formatting marks `*`, `~` and `` ` ``, an `_` that could open or close italics
+/// and the `@` of a bare `@channel`, `@here` or `@everyone` broken with a zero-width space, so
+/// they format and notify nothing they did not earn. An `_` inside a word (`DB_PASSWORD`) and the
+/// `@` of an address are left alone: the messages are redacted after they are built, and the
+/// redactor must still recognise them.
+pub fn escape(text: &str) -> String {
+    const ZWSP: char = '\u{200B}';
+    let chars: Vec<char> = text.chars().collect();
+    let word = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|c| c.is_alphanumeric())
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '*' | '~' | '`' => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            '_' if !(word(i.checked_sub(1)) && word(Some(i + 1))) => {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            '@' if ["channel", "here", "everyone"].iter().any(|w| {
+                let rest: String = chars[i + 1..].iter().take(w.len()).collect();
+                rest.eq_ignore_ascii_case(w)
+            }) =>
+            {
+                out.push(c);
+                out.push(ZWSP);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A Block Kit message as terminal text: the header underlined, sections and fields as
@@ -295,13 +343,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreachable_webhook_is_an_error_not_a_panic() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let slack = Slack::Webhook(format!("http://127.0.0.1:{port}/hook"));
-        assert!(slack.post(&json!({"text": "x"}), None).await.is_err());
+    async fn an_unreachable_webhook_is_an_error_that_does_not_tell_its_url() {
+        let port = selfheal_testkit::free_port();
+        // The path of an incoming webhook is its credential.
+        let secret = "T0001/B0002/XXXXXXXXXXXXXXXXXXXXXXXX";
+        let slack = Slack::Webhook(format!("http://127.0.0.1:{port}/services/{secret}"));
+        let err = slack.post(&json!({"text": "x"}), None).await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            !text.contains(secret) && !text.contains("services/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn outside_text_cannot_link_mention_or_format() {
+        let hostile =
+            "<!channel> see <https://evil.example|the fix> *now* `rm` _x_ ~y~ @here & <@U1>";
+        let safe = escape(hostile);
+        for bad in [
+            "<!channel>",
+            "<https://",
+            "<@U1>",
+            "*now*",
+            "`rm`",
+            "_x_",
+            "~y~",
+            "@here",
+        ] {
+            assert!(!safe.contains(bad), "{bad} survived in {safe}");
+        }
+        assert!(
+            safe.contains("&lt;!channel&gt;") && safe.contains("&amp;"),
+            "{safe}"
+        );
+        // What is left reads the same once the zero-width spaces are gone.
+        let visible: String = safe.chars().filter(|c| *c != '\u{200B}').collect();
+        assert!(
+            visible.contains("see &lt;https://evil.example|the fix&gt; *now*"),
+            "{visible}"
+        );
+        assert_eq!(
+            escape("backend-7d9f in shop: OOMKilled"),
+            "backend-7d9f in shop: OOMKilled"
+        );
     }
 }

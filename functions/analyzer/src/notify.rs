@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use selfheal_core::audit::Outcome;
 use selfheal_core::{Incident, WorkflowError};
+use selfheal_slack::escape;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -80,9 +81,12 @@ pub fn opened(incident: &Incident, finding: Option<&Finding>) -> Value {
         .or_else(|| incident.alert.annotations.get("description"))
         .cloned()
         .unwrap_or_default();
+    // The alert's name and annotations come from whoever can write a Prometheus rule or post an
+    // alert: they format, link and mention nothing.
+    let summary = escape(&summary);
     let text = format!(
         "*{}* on `{}` since {}\n{summary}\nRunbook *{}*: {}",
-        incident.alert.name(),
+        escape(incident.alert.name()),
         incident.target,
         incident.alert.starts_at.format("%H:%M:%S UTC"),
         incident.runbook.id,
@@ -93,7 +97,7 @@ pub fn opened(incident: &Incident, finding: Option<&Finding>) -> Value {
         json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}),
     ];
     if let Some(f) = finding.filter(|f| f.cause != crate::rules::Cause::Unknown) {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Likely cause:* `{}` ({:.0}%)\n{}", f.cause.as_str(), f.confidence * 100.0, f.summary)}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Likely cause:* `{}` ({:.0}%)\n{}", f.cause.as_str(), f.confidence * 100.0, escape(&f.summary))}}));
     }
     blocks.push(context(incident, ""));
     json!({
@@ -123,8 +127,9 @@ fn action_line(unit: &Value) -> Option<String> {
         .collect();
     let health = unit["health"]["result"]["health"].as_str();
     let mut line = format!(
-        "• `{}` {summary}",
-        result["action"].as_str().unwrap_or("step")
+        "• `{}` {}",
+        result["action"].as_str().unwrap_or("step"),
+        escape(summary)
     );
     if !changes.is_empty() {
         line.push_str(&format!(" ({})", changes.join(", ")));
@@ -162,8 +167,8 @@ pub fn closed(
             "*Cause:* `{}` ({:.0}% · {})\n{}",
             f.cause.as_str(),
             f.confidence * 100.0,
-            f.provider,
-            f.summary
+            escape(&f.provider),
+            escape(&f.summary)
         )
     });
     let (icon, title) = match outcome {
@@ -175,11 +180,11 @@ pub fn closed(
         json!({"type": "header", "text": {"type": "plain_text", "text": format!("{icon} {title}: {} on {}", incident.alert.name(), incident.target)}}),
     ];
     if outcome == Outcome::Escalated {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*What failed:* {}", what_failed(state))}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*What failed:* {}", escape(&what_failed(state)))}}));
         let first = finding
             .and_then(|f| f.next_steps.first().cloned())
             .unwrap_or_else(|| "the audit trail and the last health check".into());
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Look at first:* {first}")}}));
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Look at first:* {}", escape(&first))}}));
     }
     if let Some(a) = analysis {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": a}}));
@@ -188,7 +193,11 @@ pub fn closed(
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Actions*\n{}", actions.join("\n"))}}));
     }
     if let Some(steps) = finding.filter(|f| !f.next_steps.is_empty()) {
-        let list: Vec<String> = steps.next_steps.iter().map(|s| format!("• {s}")).collect();
+        let list: Vec<String> = steps
+            .next_steps
+            .iter()
+            .map(|s| format!("• {}", escape(s)))
+            .collect();
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Next steps*\n{}", list.join("\n"))}}));
     }
     let time = if outcome == Outcome::Remediated {

@@ -137,6 +137,27 @@ async fn messages_are_redacted_before_they_leave() {
     assert!(text.contains("[REDACTED:email:1]"));
 }
 
+#[tokio::test]
+async fn an_annotation_cannot_link_mention_or_format_in_slack() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slack.jsonl");
+    let mut event = fixture("analyze.json");
+    event["kind"] = json!("opened");
+    event["incident"]["alert"]["annotations"]["summary"] =
+        json!("<!channel> approve now: <https://evil.example/approve|click here> *urgent*");
+    let request: Request = serde_json::from_value(event).unwrap();
+    analyzer(Slack::File(file.clone()))
+        .handle(request, None, at())
+        .await
+        .unwrap();
+    let message: Value = serde_json::from_str(messages(&file)[0].to_string().as_str()).unwrap();
+    let section = message["blocks"][1]["text"]["text"].as_str().unwrap();
+    for bad in ["<!channel>", "<https://", "*urgent*"] {
+        assert!(!section.contains(bad), "{bad} reached Slack: {section}");
+    }
+    assert!(section.contains("&lt;!channel&gt;"), "{section}");
+}
+
 #[test]
 fn a_request_of_an_unknown_kind_is_refused() {
     let err =

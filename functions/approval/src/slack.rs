@@ -157,7 +157,7 @@ pub fn parse_click(body: &[u8]) -> Result<Click, SlackError> {
 pub fn request_message(incident: &Incident, token: &str, timeout_seconds: u64) -> Value {
     let text = format!(
         "*{}* on `{}`\nRunbook *{}* ({} risk) wants to run: {}\nNo answer within {} min escalates; nothing runs without a decision.",
-        incident.alert.name(),
+        selfheal_slack::escape(incident.alert.name()),
         incident.target,
         incident.runbook.id,
         serde_json::to_value(incident.runbook.risk)
