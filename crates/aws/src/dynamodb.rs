@@ -5,6 +5,7 @@
 //! | `incident#<id>`             | `incident`  | claim, reserved incident, outcome, resolved_at    |
 //! | `target#<cluster/ns/kind/name>` | `guardrail` | last_action_at, last_incident, failures       |
 //! | `budget#<hour, RFC 3339>`   | `budget`    | actions started in that UTC hour                  |
+//! | `budget#<hour>#<cluster/ns>` | `budget`   | actions started in that hour in one namespace     |
 //! | `config`                    | `kill-switch` | enabled                                         |
 //!
 //! Every write another delivery could race is a conditional write; the reservation is one
@@ -21,12 +22,13 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TransactWriteItem, Update,
 };
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use selfheal_core::guardrail::budget_window;
+use selfheal_core::guardrail::{Budgets, budget_window};
 use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
 
 use crate::audit::{AuditLog, Closing, FailureCount, TimelineEvent};
 use crate::store::{
-    Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError, target_key,
+    Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError, namespace_key,
+    target_key,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -69,13 +71,17 @@ fn target_item_key(target: &Target) -> Item {
     key(target_pk(target), "guardrail")
 }
 
-fn budget_pk(now: DateTime<Utc>) -> String {
+/// The budget item of `now`'s hour: the global one, or one namespace's (`cluster/ns`).
+fn budget_pk(now: DateTime<Utc>, namespace: Option<&str>) -> String {
     let window = budget_window(now).to_rfc3339_opts(SecondsFormat::Secs, true);
-    format!("budget#{window}")
+    match namespace {
+        None => format!("budget#{window}"),
+        Some(ns) => format!("budget#{window}#{ns}"),
+    }
 }
 
-fn budget_key(now: DateTime<Utc>) -> Item {
-    key(budget_pk(now), "budget")
+fn budget_key(now: DateTime<Utc>, namespace: Option<&str>) -> Item {
+    key(budget_pk(now, namespace), "budget")
 }
 
 fn kill_switch_key() -> Item {
@@ -310,13 +316,16 @@ impl IncidentStore for DynamoStore {
         target: &Target,
         now: DateTime<Utc>,
     ) -> Result<GuardrailState, StoreError> {
-        let keys = KeysAndAttributes::builder()
+        let namespace = namespace_key(target);
+        let mut keys = KeysAndAttributes::builder()
             .keys(target_item_key(target))
-            .keys(budget_key(now))
+            .keys(budget_key(now, None))
             .keys(kill_switch_key())
-            .consistent_read(true)
-            .build()
-            .map_err(StoreError::unavailable)?;
+            .consistent_read(true);
+        if let Some(ns) = &namespace {
+            keys = keys.keys(budget_key(now, Some(ns)));
+        }
+        let keys = keys.build().map_err(StoreError::unavailable)?;
         let out = self
             .client
             .batch_get_item()
@@ -339,6 +348,11 @@ impl IncidentStore for DynamoStore {
             .unwrap_or_default();
         let find = |pk: &str| items.iter().find(|i| get_s(i, "pk") == Some(pk));
         let target_item = find(&target_pk(target));
+        let used = |pk: &str| {
+            find(pk)
+                .and_then(|i| get_n(i, "used"))
+                .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX))
+        };
         Ok(GuardrailState {
             kill_switch: find("config")
                 .and_then(|i| i.get("enabled"))
@@ -348,9 +362,10 @@ impl IncidentStore for DynamoStore {
             last_action_at: target_item
                 .and_then(|i| get_n(i, "last_action_at"))
                 .and_then(DateTime::from_timestamp_millis),
-            actions_last_hour: find(&budget_pk(now))
-                .and_then(|i| get_n(i, "used"))
-                .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
+            actions_last_hour: used(&budget_pk(now, None)),
+            namespace_actions_last_hour: namespace
+                .as_deref()
+                .map_or(0, |ns| used(&budget_pk(now, Some(ns)))),
             consecutive_failures: target_item
                 .and_then(|i| get_n(i, "failures"))
                 .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX)),
@@ -363,7 +378,7 @@ impl IncidentStore for DynamoStore {
         &self,
         claim: &ClaimToken,
         incident: &Incident,
-        budget: u32,
+        budgets: Budgets,
         now: DateTime<Utc>,
     ) -> Result<Reservation, StoreError> {
         let json =
@@ -394,28 +409,32 @@ impl IncidentStore for DynamoStore {
                 .expression_attribute_values(":cutoff", n(cutoff.timestamp_millis()))
                 .expression_attribute_values(":id", s(claim.id.as_str())),
         )?;
-        let spend = build(
-            Update::builder()
-                .set_key(Some(budget_key(now)))
-                .update_expression("ADD #used :one SET #ttl = :ttl")
-                .condition_expression("attribute_not_exists(#used) OR #used < :limit")
-                .expression_attribute_names("#used", "used")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":limit", n(budget.into()))
-                .expression_attribute_values(
-                    ":ttl",
-                    n((budget_window(now) + TimeDelta::hours(2)).timestamp()),
-                ),
-        )?;
-        let result = self
+        let spend = |namespace: Option<&str>, limit: u32| {
+            build(
+                Update::builder()
+                    .set_key(Some(budget_key(now, namespace)))
+                    .update_expression("ADD #used :one SET #ttl = :ttl")
+                    .condition_expression("attribute_not_exists(#used) OR #used < :limit")
+                    .expression_attribute_names("#used", "used")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":limit", n(limit.into()))
+                    .expression_attribute_values(
+                        ":ttl",
+                        n((budget_window(now) + TimeDelta::hours(2)).timestamp()),
+                    ),
+            )
+        };
+        let mut request = self
             .client
             .transact_write_items()
             .transact_items(claimed)
             .transact_items(cooldown)
-            .transact_items(spend)
-            .send()
-            .await;
+            .transact_items(spend(None, budgets.hourly)?);
+        if let Some(ns) = namespace_key(&incident.target) {
+            request = request.transact_items(spend(Some(&ns), budgets.namespace_hourly)?);
+        }
+        let result = request.send().await;
         match result {
             Ok(_) => Ok(Reservation::Reserved),
             Err(SdkError::ServiceError(e)) => match e.err() {

@@ -109,10 +109,10 @@ mod shared {
             &self,
             claim: &ClaimToken,
             incident: &Incident,
-            budget: u32,
+            budgets: selfheal_core::guardrail::Budgets,
             now: DateTime<Utc>,
         ) -> impl Future<Output = Result<Reservation, StoreError>> + Send {
-            (**self).reserve(claim, incident, budget, now)
+            (**self).reserve(claim, incident, budgets, now)
         }
         fn settle(
             &self,

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use selfheal_core::guardrail::budget_window;
+use selfheal_core::guardrail::{Budgets, budget_window};
 use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
 use serde_json::Value;
 
@@ -15,7 +15,7 @@ use crate::secrets::{SecretError, SecretSource};
 use crate::starter::{ExecutionStarter, StartError, Started};
 use crate::store::{
     Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError, cooldown_free,
-    target_key,
+    namespace_key, target_key,
 };
 
 /// One incident's record in the memory store.
@@ -39,8 +39,19 @@ struct Memory {
     closed: HashMap<IncidentId, Closing>,
     nonces: HashMap<String, DateTime<Utc>>,
     approvals: HashMap<IncidentId, String>,
-    budgets: HashMap<DateTime<Utc>, u32>,
+    /// Actions per (hour, namespace key); `None` is the global budget.
+    budgets: HashMap<(DateTime<Utc>, Option<String>), u32>,
     kill_switch: bool,
+}
+
+impl Memory {
+    /// Actions counted in `now`'s hour: globally, or in one namespace.
+    fn used(&self, now: DateTime<Utc>, namespace: Option<String>) -> u32 {
+        self.budgets
+            .get(&(budget_window(now), namespace))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 /// The local store: the same conditions as the DynamoDB one, under a mutex.
@@ -141,7 +152,9 @@ impl IncidentStore for MemoryStore {
         Ok(GuardrailState {
             kill_switch: m.kill_switch,
             last_action_at: m.last_action.get(&key).map(|(at, _)| *at),
-            actions_last_hour: m.budgets.get(&budget_window(now)).copied().unwrap_or(0),
+            actions_last_hour: m.used(now, None),
+            namespace_actions_last_hour: namespace_key(target)
+                .map_or(0, |ns| m.used(now, Some(ns))),
             consecutive_failures: m.failures.get(&key).copied().unwrap_or(0),
             replicas: None,
             nodes: None,
@@ -152,7 +165,7 @@ impl IncidentStore for MemoryStore {
         &self,
         claim: &ClaimToken,
         incident: &Incident,
-        budget: u32,
+        budgets: Budgets,
         now: DateTime<Utc>,
     ) -> Result<Reservation, StoreError> {
         let mut m = self.lock();
@@ -165,13 +178,21 @@ impl IncidentStore for MemoryStore {
         }
         let key = target_key(&incident.target);
         let last = m.last_action.get(&key).map(|(at, by)| (*at, by.as_str()));
-        let used = m.budgets.get(&budget_window(now)).copied().unwrap_or(0);
-        if !cooldown_free(last, incident, now) || used >= budget {
+        let namespace = namespace_key(&incident.target);
+        let spent = m.used(now, None) >= budgets.hourly
+            || namespace
+                .clone()
+                .is_some_and(|ns| m.used(now, Some(ns)) >= budgets.namespace_hourly);
+        if !cooldown_free(last, incident, now) || spent {
             return Ok(Reservation::Contended);
         }
         m.last_action
             .insert(key, (now, incident.id.as_str().to_owned()));
-        *m.budgets.entry(budget_window(now)).or_default() += 1;
+        let window = budget_window(now);
+        *m.budgets.entry((window, None)).or_default() += 1;
+        if let Some(ns) = namespace {
+            *m.budgets.entry((window, Some(ns))).or_default() += 1;
+        }
         if let Some(r) = m.incidents.get_mut(&claim.id) {
             r.incident = Some(Box::new(incident.clone()));
         }

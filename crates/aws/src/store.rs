@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use selfheal_core::guardrail::Budgets;
 use selfheal_core::{
     Classified, Decision, ErrorClass, GuardrailState, Incident, IncidentId, Refusal, Target,
 };
@@ -149,12 +150,13 @@ pub trait IncidentStore: Send + Sync {
     ) -> impl Future<Output = Result<GuardrailState, StoreError>> + Send;
 
     /// Atomically: stores `incident` on the claim, starts the target's cooldown (unless one from
-    /// another incident is still running) and counts one action against the hour's `budget`.
+    /// another incident is still running) and counts one action against the hour's budgets, the
+    /// global one and the target namespace's.
     fn reserve(
         &self,
         claim: &ClaimToken,
         incident: &Incident,
-        budget: u32,
+        budgets: Budgets,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
 
@@ -193,6 +195,14 @@ pub trait ReplayGuard: Send + Sync {
 /// The key guardrail state is kept under for a target.
 pub fn target_key(target: &Target) -> String {
     target.to_string()
+}
+
+/// The key a namespace's budget is counted under (`cluster/namespace`); none for nodes.
+pub fn namespace_key(target: &Target) -> Option<String> {
+    target
+        .namespace
+        .as_ref()
+        .map(|ns| format!("{}/{ns}", target.cluster))
 }
 
 /// Whether a target's cooldown (started at `last` by `last_incident`) lets `incident` act now.

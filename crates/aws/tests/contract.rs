@@ -11,6 +11,7 @@ use selfheal_aws::memory::{MemoryArchive, MemoryStore};
 use selfheal_aws::s3::S3Archive;
 use selfheal_aws::store::{Claim, IncidentStore, ReplayGuard, Reservation, Settled, StoreError};
 use selfheal_core::audit::Outcome;
+use selfheal_core::guardrail::Budgets;
 use selfheal_core::triage::Disposition;
 use selfheal_core::{
     GuardrailState, Incident, IncidentId, Mode, Policy, Target, TargetKind, assess,
@@ -23,13 +24,18 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn incident(now: DateTime<Utc>) -> Incident {
+    incident_on(now, "shop", "web")
+}
+
+/// The incident of an alert on `deployment` in `namespace`.
+fn incident_on(now: DateTime<Utc>, namespace: &str, deployment: &str) -> Incident {
     let catalog = selfheal_core::Catalog::parse([(
         "restart.yaml",
         "id: restart\ndescription: d\nmatch: ['alertname=\"X\"']\nrisk: low\nmax_attempts: 1\ncooldown: 15m\nsteps: [{action: restart-pods}]\n",
     )])
     .unwrap();
     let alert = serde_json::from_value(json!({
-        "status": "firing", "labels": {"alertname": "X", "namespace": "shop", "deployment": "web"},
+        "status": "firing", "labels": {"alertname": "X", "namespace": namespace, "deployment": deployment},
         "startsAt": "2026-11-25T21:30:00Z",
     }))
     .unwrap();
@@ -69,7 +75,10 @@ async fn claims_exclude_until_settled_released_or_expired(store: &impl IncidentS
         panic!("after release")
     };
     assert_eq!(
-        store.reserve(&token, &incident, 10, now).await.unwrap(),
+        store
+            .reserve(&token, &incident, BUDGETS, now)
+            .await
+            .unwrap(),
         Reservation::Reserved
     );
     // The holder stops here. After the hold, a retry gets the reserved incident back.
@@ -109,6 +118,52 @@ async fn claims_exclude_until_settled_released_or_expired(store: &impl IncidentS
     assert!(store.resolve(&incident.id, later).await.unwrap());
     let unknown = IncidentId::derive("never-seen", now);
     assert!(!store.resolve(&unknown, later).await.unwrap());
+}
+
+const BUDGETS: Budgets = Budgets {
+    hourly: 10,
+    namespace_hourly: 10,
+};
+
+/// One namespace spends its own budget, not the others': a burst of alerts in `shop` leaves the
+/// hour's budget for `pay`.
+async fn a_namespace_spends_only_its_own_budget(store: &impl IncidentStore) {
+    let now = t("2026-11-25T21:31:00Z");
+    let budgets = Budgets {
+        hourly: 10,
+        namespace_hourly: 1,
+    };
+    let mut outcomes = Vec::new();
+    for (ns, deployment) in [("shop", "web"), ("shop", "api"), ("pay", "web")] {
+        let incident = incident_on(now, ns, deployment);
+        let Claim::Acquired { token, .. } = store
+            .claim(&incident.id, now, TimeDelta::seconds(30))
+            .await
+            .unwrap()
+        else {
+            panic!("claim {ns}/{deployment}")
+        };
+        outcomes.push(
+            store
+                .reserve(&token, &incident, budgets, now)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        outcomes,
+        [
+            Reservation::Reserved,
+            Reservation::Contended,
+            Reservation::Reserved
+        ]
+    );
+    let shop = incident_on(now, "shop", "cart").target;
+    let state = store.guardrail_state(&shop, now).await.unwrap();
+    assert_eq!(
+        (state.actions_last_hour, state.namespace_actions_last_hour),
+        (2, 1)
+    );
 }
 
 /// The replay guard, the approval token, the timeline and the close, each written once.
@@ -240,6 +295,17 @@ async fn the_archive_keeps_the_first_record(archive: &impl Archive) -> String {
 #[tokio::test]
 async fn memory_store_claims_exclude_until_settled_released_or_expired() {
     claims_exclude_until_settled_released_or_expired(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn memory_store_counts_budgets_per_namespace() {
+    a_namespace_spends_only_its_own_budget(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_store_counts_budgets_per_namespace() {
+    let moto = selfheal_testkit::moto().await;
+    a_namespace_spends_only_its_own_budget(&dynamo(&moto).await).await;
 }
 
 #[tokio::test]

@@ -24,6 +24,9 @@ pub struct Policy {
     pub dry_run: bool,
     /// Most actions (executions started) in any hour, across all targets.
     pub hourly_action_budget: u32,
+    /// Most actions in any hour in one namespace, so a burst in one cannot spend the budget of
+    /// the others.
+    pub namespace_hourly_action_budget: u32,
     /// Failed remediations of one target after which it escalates instead of acting.
     pub circuit_breaker_failures: u32,
     /// Most nodes cordoned or drained at the same time.
@@ -43,6 +46,7 @@ impl Default for Policy {
                 .to_vec(),
             dry_run: false,
             hourly_action_budget: 20,
+            namespace_hourly_action_budget: 10,
             circuit_breaker_failures: 3,
             max_concurrent_drains: 1,
             max_unschedulable_share: 0.34,
@@ -79,6 +83,11 @@ impl Policy {
                 self.max_unschedulable_share
             )));
         }
+        if self.namespace_hourly_action_budget == 0 {
+            return Err(PolicyError(
+                "namespace_hourly_action_budget must be at least 1".into(),
+            ));
+        }
         if self.circuit_breaker_failures == 0 {
             return Err(PolicyError(
                 "circuit_breaker_failures must be at least 1".into(),
@@ -101,6 +110,8 @@ pub struct GuardrailState {
     pub last_action_at: Option<DateTime<Utc>>,
     /// Actions started in the current UTC hour ([`budget_window`]), across all targets.
     pub actions_last_hour: u32,
+    /// Actions started in the current UTC hour in the target's namespace.
+    pub namespace_actions_last_hour: u32,
     /// Failed remediations of this target since its last success.
     pub consecutive_failures: u32,
     /// The target's current replica count, when known (at remediation time).
@@ -168,6 +179,15 @@ pub enum Reason {
         /// The budget.
         limit: u32,
     },
+    /// The hourly action budget of the target's namespace is spent.
+    NamespaceBudgetExhausted {
+        /// The namespace.
+        namespace: String,
+        /// Actions in the namespace in the last hour.
+        used: u32,
+        /// The budget.
+        limit: u32,
+    },
     /// The target failed too often; a human takes over.
     CircuitOpen {
         /// Failed remediations in a row.
@@ -231,6 +251,14 @@ impl fmt::Display for Reason {
             Reason::BudgetExhausted { used, limit } => {
                 write!(f, "hourly action budget spent ({used} of {limit})")
             }
+            Reason::NamespaceBudgetExhausted {
+                namespace,
+                used,
+                limit,
+            } => write!(
+                f,
+                "hourly action budget of namespace {namespace} spent ({used} of {limit})"
+            ),
             Reason::CircuitOpen {
                 failures,
                 threshold,
@@ -271,6 +299,7 @@ impl Reason {
             Reason::KindUnsupported { .. } => "kind-unsupported",
             Reason::Cooldown { .. } => "cooldown",
             Reason::BudgetExhausted { .. } => "budget-exhausted",
+            Reason::NamespaceBudgetExhausted { .. } => "namespace-budget-exhausted",
             Reason::CircuitOpen { .. } => "circuit-open",
             Reason::ReplicaBounds { .. } => "replica-bounds",
             Reason::DrainInProgress { .. } => "drain-in-progress",
@@ -279,6 +308,25 @@ impl Reason {
             Reason::PolicyDryRun => "policy-dry-run",
             Reason::RunbookDryRun => "runbook-dry-run",
             Reason::ApprovalRequired { .. } => "approval-required",
+        }
+    }
+}
+
+/// The hourly budgets a reservation counts an action against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// Actions per hour across all targets.
+    pub hourly: u32,
+    /// Actions per hour in one namespace.
+    pub namespace_hourly: u32,
+}
+
+impl Policy {
+    /// The hourly budgets this policy sets.
+    pub fn budgets(&self) -> Budgets {
+        Budgets {
+            hourly: self.hourly_action_budget,
+            namespace_hourly: self.namespace_hourly_action_budget,
         }
     }
 }
@@ -387,6 +435,15 @@ fn refusals(
         out.push(Reason::BudgetExhausted {
             used: state.actions_last_hour,
             limit: policy.hourly_action_budget,
+        });
+    }
+    if let Some(namespace) = &target.namespace
+        && state.namespace_actions_last_hour >= policy.namespace_hourly_action_budget
+    {
+        out.push(Reason::NamespaceBudgetExhausted {
+            namespace: namespace.clone(),
+            used: state.namespace_actions_last_hour,
+            limit: policy.namespace_hourly_action_budget,
         });
     }
     for (i, step) in runbook.steps.iter().enumerate() {

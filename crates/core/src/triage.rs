@@ -105,7 +105,7 @@ impl Assessment {
             Disposition::Refuse { reasons } => {
                 let passes = |r: &Reason| match r {
                     Reason::Cooldown { until } => Some(*until),
-                    Reason::BudgetExhausted { .. } => {
+                    Reason::BudgetExhausted { .. } | Reason::NamespaceBudgetExhausted { .. } => {
                         Some(budget_window(now) + TimeDelta::hours(1))
                     }
                     _ => None,

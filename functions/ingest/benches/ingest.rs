@@ -38,6 +38,7 @@ fn handler(c: &mut Criterion) {
         .expect("runtime");
     let policy = Policy {
         hourly_action_budget: u32::MAX,
+        namespace_hourly_action_budget: u32::MAX,
         ..embedded::policy().expect("policy")
     };
     let ingest = Ingest::new(

@@ -349,7 +349,7 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
             };
             match self
                 .store
-                .reserve(token, incident, self.policy.hourly_action_budget, now)
+                .reserve(token, incident, self.policy.budgets(), now)
                 .await?
             {
                 Reservation::Reserved => return self.start(token, incident, alert, now).await,
@@ -555,9 +555,22 @@ mod tests {
     #[tokio::test]
     async fn the_hourly_budget_refuses_what_it_cannot_pay_for() {
         let ingest = ingest().with_settings(Settings::default());
-        let pods: Vec<String> = (0..25).map(|i| format!("web-{i}")).collect();
-        let pods: Vec<&str> = pods.iter().map(String::as_str).collect();
-        let out = ingest.notification(&payload(&pods), now()).await.unwrap();
+        // 25 crashloops over five namespaces: no namespace reaches its own budget of 10.
+        let alerts: Vec<_> = (0..25)
+            .map(|i| {
+                serde_json::json!({
+                    "status": "firing",
+                    "labels": {"alertname": "KubePodCrashLooping", "severity": "warning",
+                               "namespace": format!("team-{}", i % 5), "pod": format!("web-{i}")},
+                    "startsAt": "2026-11-25T21:30:00Z",
+                })
+            })
+            .collect();
+        let payload: WebhookPayload = serde_json::from_value(
+            serde_json::json!({"version": "4", "status": "firing", "alerts": alerts}),
+        )
+        .unwrap();
+        let out = ingest.notification(&payload, now()).await.unwrap();
         let accepted = out
             .iter()
             .filter(|r| r.outcome == Outcome::Accepted)
@@ -573,6 +586,27 @@ mod tests {
             "{refused:?}"
         );
         assert_eq!(ingest.starter().started().len(), 20);
+    }
+
+    #[tokio::test]
+    async fn a_burst_in_one_namespace_leaves_the_budget_for_the_others() {
+        let ingest = ingest().with_settings(Settings::default());
+        let pods: Vec<String> = (0..15).map(|i| format!("web-{i}")).collect();
+        let pods: Vec<&str> = pods.iter().map(String::as_str).collect();
+        let out = ingest.notification(&payload(&pods), now()).await.unwrap();
+        let refused: Vec<_> = out
+            .iter()
+            .filter(|r| r.outcome == Outcome::Refused)
+            .collect();
+        // shop's own budget is 10 an hour.
+        assert_eq!(refused.len(), 5);
+        assert!(
+            refused
+                .iter()
+                .all(|r| r.codes == ["namespace-budget-exhausted"]),
+            "{refused:?}"
+        );
+        assert_eq!(ingest.starter().started().len(), 10);
     }
 
     #[tokio::test]

@@ -225,6 +225,38 @@ fn the_hourly_budget_refuses_once_spent() {
 }
 
 #[test]
+fn a_namespace_s_budget_refuses_only_that_namespace_and_never_a_node() {
+    let state = GuardrailState {
+        actions_last_hour: 5,
+        namespace_actions_last_hour: 10,
+        ..Default::default()
+    };
+    let v = decide_with(&deployment("shop"), &restart(), &Policy::default(), &state);
+    assert_eq!(
+        v.reasons,
+        vec![Reason::NamespaceBudgetExhausted {
+            namespace: "shop".into(),
+            used: 10,
+            limit: 10
+        }]
+    );
+    assert_eq!(v.decision, Decision::Refuse);
+    // The count is the target namespace's; a node has none.
+    let under = GuardrailState {
+        namespace_actions_last_hour: 9,
+        ..state.clone()
+    };
+    assert_eq!(
+        decide_with(&deployment("shop"), &restart(), &Policy::default(), &under).decision,
+        Decision::Run
+    );
+    assert!(
+        !codes(&decide_with(&node(), &drain(), &Policy::default(), &state))
+            .contains(&"namespace-budget-exhausted")
+    );
+}
+
+#[test]
 fn the_circuit_breaker_opens_after_n_failures() {
     let state = GuardrailState {
         consecutive_failures: 3,
