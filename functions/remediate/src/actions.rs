@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
-use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams, PostParams};
 use selfheal_core::remediation::Change;
 use selfheal_core::runbook::ReplicaBounds;
 use serde_json::{Value, json};
@@ -18,8 +18,14 @@ use crate::error::RemediateError;
 /// The annotation kubectl sets on `rollout restart`.
 pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 const REVISION: &str = "deployment.kubernetes.io/revision";
-/// The node annotation that marks the one node selfheal is draining (the drain lock).
+/// The node annotation that marks a node selfheal is draining (what the guardrails count).
 pub const DRAINING: &str = "selfheal.dev/draining";
+/// The drain lock: one ConfigMap for the whole cluster. Taking it is a create, which the API
+/// server lets only one caller win (409 AlreadyExists for the others), so two drains of two
+/// nodes can never both start; it is deleted when the drain ends, however it ends.
+pub const DRAIN_LOCK: &str = "selfheal-drain-lock";
+/// Where the drain lock lives: selfheal's own namespace.
+pub const DRAIN_LOCK_NAMESPACE: &str = "selfheal";
 
 fn params(dry_run: bool) -> PatchParams {
     let p = PatchParams::default();
@@ -369,20 +375,72 @@ pub async fn drain(
     timing: DrainTiming,
     dry_run: bool,
 ) -> Result<(Change, String), RemediateError> {
-    let nodes = Api::<Node>::all(client.clone());
-    let all = nodes.list(&ListParams::default()).await?;
-    if let Some(other) = all.items.iter().find(|n| {
-        n.metadata.name.as_deref() != Some(node)
-            && n.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(DRAINING))
-    }) {
-        return Err(RemediateError::Refused(format!(
-            "node {} is already being drained; one at a time",
-            other.metadata.name.clone().unwrap_or_default()
-        )));
+    take_drain_lock(client, node, dry_run).await?;
+    let drained = drain_locked(client, node, timing, dry_run).await;
+    if !dry_run {
+        // Released whether the drain completed, timed out or failed: a lock that outlives its
+        // drain would refuse every later one.
+        let nodes = Api::<Node>::all(client.clone());
+        let unlock = json!({"metadata": {"annotations": {DRAINING: Value::Null}}});
+        let unmarked = nodes
+            .patch(node, &PatchParams::default(), &Patch::Merge(unlock))
+            .await;
+        let released = Api::<ConfigMap>::namespaced(client.clone(), DRAIN_LOCK_NAMESPACE)
+            .delete(DRAIN_LOCK, &DeleteParams::default())
+            .await;
+        let drained = drained?;
+        unmarked?;
+        match released {
+            Ok(_) | Err(kube::Error::Api(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        return Ok(drained);
     }
+    drained
+}
+
+/// Takes the cluster's drain lock for `node`; already holding it (a retried drain) is fine.
+async fn take_drain_lock(client: &Client, node: &str, dry_run: bool) -> Result<(), RemediateError> {
+    let locks = Api::<ConfigMap>::namespaced(client.clone(), DRAIN_LOCK_NAMESPACE);
+    let lock: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": DRAIN_LOCK},
+        "data": {"node": node, "since": Utc::now().to_rfc3339()},
+    }))
+    .map_err(|e| RemediateError::Internal(e.to_string()))?;
+    let post = PostParams {
+        dry_run,
+        ..PostParams::default()
+    };
+    match locks.create(&post, &lock).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let held = locks.get(DRAIN_LOCK).await?;
+            let holder = held
+                .data
+                .as_ref()
+                .and_then(|d| d.get("node"))
+                .cloned()
+                .unwrap_or_default();
+            if holder == node {
+                Ok(())
+            } else {
+                Err(RemediateError::Refused(format!(
+                    "node {holder} is already being drained; one at a time"
+                )))
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The drain itself, with the lock held.
+async fn drain_locked(
+    client: &Client,
+    node: &str,
+    timing: DrainTiming,
+    dry_run: bool,
+) -> Result<(Change, String), RemediateError> {
+    let nodes = Api::<Node>::all(client.clone());
     let current = nodes.get(node).await?;
     let before = current
         .spec
@@ -446,12 +504,6 @@ pub async fn drain(
         }
         tokio::time::sleep(timing.retry_every).await;
         pending = blocked;
-    }
-    if !dry_run {
-        let unlock = json!({"metadata": {"annotations": {DRAINING: Value::Null}}});
-        nodes
-            .patch(node, &PatchParams::default(), &Patch::Merge(unlock))
-            .await?;
     }
     let summary = format!(
         "drained node {node}: cordoned, {} pod(s) evicted",

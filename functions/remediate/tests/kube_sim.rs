@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -240,6 +240,22 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
     assert_eq!(err.class(), ErrorClass::Retryable);
     let n = Api::<Node>::all(client.clone()).get(&node).await.unwrap();
     assert_eq!(n.spec.unwrap().unschedulable, Some(true));
+    // The timed-out drain released the lock and its mark: the retry (or another node) may go.
+    let locks = Api::<ConfigMap>::namespaced(client.clone(), "selfheal");
+    assert!(
+        locks
+            .get_opt("selfheal-drain-lock")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let n = Api::<Node>::all(client.clone()).get(&node).await.unwrap();
+    assert!(
+        !n.metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key("selfheal.dev/draining")
+    );
     assert!(
         Api::<Pod>::namespaced(client.clone(), "shop")
             .get(db.metadata.name.as_deref().unwrap())
@@ -395,6 +411,43 @@ async fn a_runbook_handed_in_that_differs_from_the_catalog_is_refused() {
             .unwrap()
             .changed
     );
+}
+
+#[tokio::test]
+async fn while_another_node_holds_the_drain_lock_no_drain_starts() {
+    let (_sim, client) = start().await;
+    let locks = Api::<ConfigMap>::namespaced(client.clone(), "selfheal");
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "selfheal-drain-lock"},
+        "data": {"node": "ip-10-0-9-99.eu-west-1.compute.internal"}}))
+        .unwrap();
+    locks.create(&Default::default(), &held).await.unwrap();
+    let timing = selfheal_remediate::actions::DrainTiming {
+        timeout: Duration::from_secs(1),
+        retry_every: Duration::from_millis(50),
+    };
+    let node = "ip-10-0-1-11.eu-west-1.compute.internal";
+    let err = selfheal_remediate::actions::drain(&client, node, timing, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("already being drained")),
+        "{err}"
+    );
+    let n = Api::<Node>::all(client.clone()).get(node).await.unwrap();
+    assert_ne!(
+        n.spec.unwrap().unschedulable,
+        Some(true),
+        "refused before it cordoned anything"
+    );
+    // The other drain ends and deletes its lock: this one may take it now.
+    locks
+        .delete("selfheal-drain-lock", &Default::default())
+        .await
+        .unwrap();
+    selfheal_remediate::actions::drain(&client, node, timing, true)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -264,10 +264,9 @@ async fn uncordon_clears_unschedulable_and_the_drain_lock() {
 }
 
 #[tokio::test]
-async fn a_dry_run_drain_locks_and_cordons_conditionally_then_evicts_all_but_daemonset_pods() {
+async fn a_dry_run_drain_takes_the_lock_cordons_conditionally_then_evicts_all_but_daemonset_pods() {
     let (client, handle) = client();
     let node = |name: &str| json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "resourceVersion": "41"}, "spec": {}});
-    let nodes = json!({"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": [node("n1"), node("n2")]});
     let pod = |name: &str, owner: &str| {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop",
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner, "name": "o", "uid": "u", "controller": true}]}, "spec": {"nodeName": "n1"}})
@@ -276,7 +275,16 @@ async fn a_dry_run_drain_locks_and_cordons_conditionally_then_evicts_all_but_dae
     let server = tokio::spawn(verify(
         handle,
         vec![
-            get("/api/v1/nodes?", nodes),
+            // The lock first: a create the API server lets only one caller win.
+            write(
+                "POST",
+                "/api/v1/namespaces/selfheal/configmaps?&dryRun=All",
+                Some("application/json"),
+                |b| {
+                    assert_eq!(b["metadata"]["name"], "selfheal-drain-lock");
+                    assert_eq!(b["data"]["node"], "n1");
+                },
+            ),
             get("/api/v1/nodes/n1", node("n1")),
             write(
                 "PATCH",
