@@ -60,12 +60,22 @@ impl Env {
     }
 
     pub fn ingest_with(&self, store: DynamoStore, starter: SfnStarter) -> MotoIngest {
+        self.ingest_deciding_with(store, starter, embedded::policy().unwrap())
+    }
+
+    /// [`Self::ingest_with`] under another guardrail policy.
+    pub fn ingest_deciding_with(
+        &self,
+        store: DynamoStore,
+        starter: SfnStarter,
+        policy: selfheal_core::Policy,
+    ) -> MotoIngest {
         Ingest::new(
             store,
             starter,
             ManagedSecret::new(&self.config, "selfheal/webhook"),
             embedded::catalog().unwrap(),
-            embedded::policy().unwrap(),
+            policy,
         )
         .with_settings(Settings {
             sns_topic_arn: Some(TOPIC.into()),
