@@ -116,10 +116,14 @@ impl Lab {
         A: Archive + 'static,
     {
         let remediator = Arc::new(
-            Remediator::new(self.kube.clone(), policy, catalog)
+            Remediator::new(self.kube.clone(), policy, catalog.clone())
                 .with_drain_retry(Duration::from_millis(50)),
         );
-        let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus));
+        let checker = Arc::new(HealthChecker::new(
+            self.kube.clone(),
+            prometheus,
+            catalog.clone(),
+        ));
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());
         functions
             .with("selfheal-remediate", move |payload| {

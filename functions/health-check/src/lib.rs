@@ -13,12 +13,13 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 use selfheal_core::remediation::{Check, Health, HealthCheckRequest, HealthResult};
 use selfheal_core::runbook::SliCheck;
-use selfheal_core::{Step, Target, TargetKind};
+use selfheal_core::{Catalog, Step, Target, TargetKind};
 
 /// Checks health; holds the kube client and, optionally, a Prometheus HTTP API base URL.
 pub struct HealthChecker {
     client: Client,
     prometheus: Option<String>,
+    catalog: Catalog,
     http: reqwest::Client,
 }
 
@@ -43,8 +44,9 @@ fn unknown(name: &str, detail: String) -> Check {
 }
 
 impl HealthChecker {
-    /// A checker for the cluster behind `client`; SLI queries go to `prometheus` when given.
-    pub fn new(client: Client, prometheus: Option<String>) -> Self {
+    /// A checker for the cluster behind `client` that trusts `catalog`'s runbooks (the compiled-in
+    /// catalog in the Lambda); SLI queries go to `prometheus` when given.
+    pub fn new(client: Client, prometheus: Option<String>, catalog: Catalog) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -52,20 +54,33 @@ impl HealthChecker {
         HealthChecker {
             client,
             prometheus: prometheus.map(|p| p.trim_end_matches('/').to_owned()),
+            catalog,
             http,
         }
     }
 
     /// Runs every check that applies to the incident's target and step.
     pub async fn check(&self, request: &HealthCheckRequest) -> HealthResult {
-        let target = &request.incident.target;
+        // A runbook handed in could carry an SLI that always passes: only the catalog's own copy
+        // may decide health, and a forged one is never healthy.
+        let incident = &request.incident;
+        let Some(runbook) = self
+            .catalog
+            .get(&incident.runbook.id)
+            .filter(|r| **r == incident.runbook)
+        else {
+            let detail = format!(
+                "runbook {:?} is not the catalog's; its checks are not trusted",
+                incident.runbook.id
+            );
+            return HealthResult::from_checks(vec![check("runbook", false, detail)]);
+        };
+        let target = &incident.target;
         let mut checks = match target.kind {
             TargetKind::Node => self.node(&target.name).await,
             _ => self.workload(target, request.since).await,
         };
-        if let Some(Step::HealthCheck { sli: Some(sli), .. }) =
-            request.incident.runbook.steps.get(request.step)
-        {
+        if let Some(Step::HealthCheck { sli: Some(sli), .. }) = runbook.steps.get(request.step) {
             checks.push(self.sli(sli, target).await);
         }
         HealthResult::from_checks(checks)

@@ -13,8 +13,9 @@ async fn main() -> Result<(), Error> {
     selfheal_lambda::init_tracing();
     let access = Access::from_env().await?;
     let prometheus = env::optional("PROMETHEUS_URL");
+    let catalog = selfheal_core::embedded::catalog()?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<HealthCheckRequest>| {
-        let (access, prometheus) = (&access, prometheus.clone());
+        let (access, prometheus, catalog) = (&access, prometheus.clone(), catalog.clone());
         async move {
             // An unreachable cluster is worth retrying; an unhealthy target is a result.
             let client = access
@@ -22,7 +23,7 @@ async fn main() -> Result<(), Error> {
                 .await
                 .map_err(|e| failure(ErrorClass::Retryable, e))?;
             Ok::<HealthResult, lambda_runtime::Diagnostic>(
-                HealthChecker::new(client, prometheus)
+                HealthChecker::new(client, prometheus, catalog)
                     .check(&event.payload)
                     .await,
             )

@@ -22,16 +22,30 @@ async fn start(speed: f64) -> (Sim, Client, String) {
     (cluster.sim, cluster.client, addr)
 }
 
-/// An incident on `target` whose runbook's step 0 is a health check with `sli`.
-fn incident(target: Target, sli: Option<SliCheck>) -> Incident {
-    let runbook: selfheal_core::Runbook = serde_json::from_value(json!({
+/// A runbook that restarts, then checks health with `sli` (step 1).
+fn runbook(sli: Option<SliCheck>) -> selfheal_core::Runbook {
+    let mut runbook: selfheal_core::Runbook = serde_json::from_value(json!({
         "id": "test", "description": "test", "match": ["alertname=\"X\""], "risk": "low", "max_attempts": 1, "cooldown": "1m",
-        "steps": [{"action": "health-check", "timeout": "1m"}]})).unwrap();
-    let mut runbook = runbook;
-    runbook.steps[0] = Step::HealthCheck {
+        "steps": [{"action": "restart-pods"}, {"action": "health-check", "timeout": "1m"}]})).unwrap();
+    runbook.steps[1] = Step::HealthCheck {
         timeout: "1m".parse().unwrap(),
         sli,
     };
+    runbook
+}
+
+/// A checker built with a catalog that ships [`runbook`]`(sli)`, as a deployment of it would be.
+fn checker(client: Client, prometheus: Option<String>, sli: Option<SliCheck>) -> HealthChecker {
+    let catalog = selfheal_core::embedded::catalog()
+        .unwrap()
+        .replacing(runbook(sli))
+        .unwrap();
+    HealthChecker::new(client, prometheus, catalog)
+}
+
+/// An incident on `target` whose runbook's step 1 is a health check with `sli`.
+fn incident(target: Target, sli: Option<SliCheck>) -> Incident {
+    let runbook = runbook(sli);
     let alert = serde_json::from_value(
         json!({"status": "firing", "labels": {}, "startsAt": Utc::now().to_rfc3339()}),
     )
@@ -63,7 +77,7 @@ fn request(incident: Incident, since: chrono::DateTime<Utc>) -> HealthCheckReque
     HealthCheckRequest {
         schema: HealthCheckRequestSchema,
         incident,
-        step: 0,
+        step: 1,
         since,
     }
 }
@@ -72,7 +86,7 @@ fn request(incident: Incident, since: chrono::DateTime<Utc>) -> HealthCheckReque
 async fn a_settled_deployment_is_healthy_with_its_evidence() {
     let (sim, client, _) = start(0.0).await;
     let since = sim.world().now;
-    let result = HealthChecker::new(client, None)
+    let result = checker(client, None, None)
         .check(&request(incident(deployment("backend"), None), since))
         .await;
     assert_eq!(result.health, Health::Healthy, "{:#?}", result.checks);
@@ -104,7 +118,7 @@ async fn a_crashloop_is_unhealthy_never_an_error() {
         },
     );
     sim.advance(Duration::from_secs(30));
-    let result = HealthChecker::new(client, None)
+    let result = checker(client, None, None)
         .check(&request(incident(deployment("backend"), None), since))
         .await;
     assert_eq!(result.health, Health::Unhealthy);
@@ -124,7 +138,7 @@ async fn a_bad_rollout_fails_the_rollout_check() {
         FaultTarget::default(),
     );
     sim.advance(Duration::from_secs(10));
-    let result = HealthChecker::new(client, None)
+    let result = checker(client, None, None)
         .check(&request(incident(deployment("backend"), None), since))
         .await;
     let rollout = &result.checks[0];
@@ -154,7 +168,7 @@ async fn a_not_ready_node_is_healthy_once_cordoned_and_drained() {
         kind: TargetKind::Node,
         name: node.into(),
     };
-    let checker = HealthChecker::new(client.clone(), None);
+    let checker = checker(client.clone(), None, None);
     let since = sim.world().now;
     assert_eq!(
         checker
@@ -184,7 +198,7 @@ async fn an_sli_without_prometheus_is_unknown() {
         query: "up".into(),
         below: 1.0,
     };
-    let result = HealthChecker::new(client, None)
+    let result = checker(client, None, Some(sli.clone()))
         .check(&request(incident(deployment("backend"), Some(sli)), since))
         .await;
     assert_eq!(result.health, Health::Unknown);
@@ -218,7 +232,7 @@ async fn the_sli_is_queried_from_a_real_prometheus() {
         query: query.into(),
         below: 0.01,
     };
-    let checker = HealthChecker::new(client, Some(url));
+    let checker = checker(client, Some(url), Some(sli.clone()));
     sim.inject(
         FaultKind::DependencyDown {
             dependency: "database:5432".into(),
@@ -253,4 +267,26 @@ async fn the_sli_is_queried_from_a_real_prometheus() {
         "{}",
         sli_check.detail
     );
+}
+
+#[tokio::test]
+async fn a_runbook_the_function_was_not_built_with_is_never_healthy() {
+    let (sim, client, _) = start(0.0).await;
+    sim.advance(Duration::from_secs(60));
+    let since = sim.world().now;
+    // A settled, healthy deployment, but the incident's runbook is not the catalog's: its health
+    // step (an SLI that always passes, say) decides nothing.
+    let forged = incident(
+        deployment("backend"),
+        Some(SliCheck {
+            query: "vector(0)".into(),
+            below: 1.0,
+        }),
+    );
+    let only_the_catalog =
+        HealthChecker::new(client, None, selfheal_core::embedded::catalog().unwrap());
+    let result = only_the_catalog.check(&request(forged, since)).await;
+    assert_eq!(result.health, Health::Unhealthy);
+    assert_eq!(result.checks.len(), 1);
+    assert_eq!(result.checks[0].name, "runbook");
 }
