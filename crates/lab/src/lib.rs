@@ -115,15 +115,12 @@ impl Lab {
         S: IncidentStore + AuditLog + 'static,
         A: Archive + 'static,
     {
+        let catalog = Arc::new(catalog);
         let remediator = Arc::new(
             Remediator::new(self.kube.clone(), policy, catalog.clone())
                 .with_drain_retry(Duration::from_millis(50)),
         );
-        let checker = Arc::new(HealthChecker::new(
-            self.kube.clone(),
-            prometheus,
-            catalog.clone(),
-        ));
+        let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus, catalog));
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());
         functions
             .with("selfheal-remediate", move |payload| {

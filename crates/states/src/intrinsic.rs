@@ -130,14 +130,10 @@ fn check_call(call: &Call) -> Result<(), StatesError> {
             "{name} takes {expected} argument(s), got {n}"
         )));
     }
-    let kinds = sig.required.iter().chain(sig.optional);
+    let kinds: Vec<Want> = sig.required.iter().chain(sig.optional).copied().collect();
     for (i, arg) in call.args.iter().enumerate() {
-        let want = kinds
-            .clone()
-            .nth(i)
-            .copied()
-            .or(sig.variadic)
-            .unwrap_or(Want::Any);
+        // Past the fixed arguments only a variadic one can be (the count was checked above).
+        let want = kinds.get(i).copied().or(sig.variadic).unwrap_or(Want::Any);
         match arg {
             Arg::Call(inner) => check_call(inner)?,
             Arg::Path(_) => {}

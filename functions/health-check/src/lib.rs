@@ -4,6 +4,7 @@
 //! as an instant PromQL query with a threshold. An unhealthy target is a result, never an error;
 //! what cannot be checked is `unknown`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use selfheal_core::{Catalog, Step, Target, TargetKind};
 pub struct HealthChecker {
     client: Client,
     prometheus: Option<String>,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     http: reqwest::Client,
 }
 
@@ -45,8 +46,8 @@ fn unknown(name: &str, detail: String) -> Check {
 
 impl HealthChecker {
     /// A checker for the cluster behind `client` that trusts `catalog`'s runbooks (the compiled-in
-    /// catalog in the Lambda); SLI queries go to `prometheus` when given.
-    pub fn new(client: Client, prometheus: Option<String>, catalog: Catalog) -> Self {
+    /// catalog in the Lambda, read once per container); SLI queries go to `prometheus` when given.
+    pub fn new(client: Client, prometheus: Option<String>, catalog: Arc<Catalog>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()

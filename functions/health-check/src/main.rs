@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     selfheal_lambda::init_tracing();
     let access = Access::from_env().await?;
     let prometheus = env::optional("PROMETHEUS_URL");
-    let catalog = selfheal_core::embedded::catalog()?;
+    let catalog = std::sync::Arc::new(selfheal_core::embedded::catalog()?);
     lambda_runtime::run(service_fn(|event: LambdaEvent<HealthCheckRequest>| {
         let (access, prometheus, catalog) = (&access, prometheus.clone(), catalog.clone());
         async move {

@@ -40,7 +40,7 @@ fn checker(client: Client, prometheus: Option<String>, sli: Option<SliCheck>) ->
         .unwrap()
         .replacing(runbook(sli))
         .unwrap();
-    HealthChecker::new(client, prometheus, catalog)
+    HealthChecker::new(client, prometheus, std::sync::Arc::new(catalog))
 }
 
 /// An incident on `target` whose runbook's step 1 is a health check with `sli`.
@@ -283,8 +283,8 @@ async fn a_runbook_the_function_was_not_built_with_is_never_healthy() {
             below: 1.0,
         }),
     );
-    let only_the_catalog =
-        HealthChecker::new(client, None, selfheal_core::embedded::catalog().unwrap());
+    let catalog = std::sync::Arc::new(selfheal_core::embedded::catalog().unwrap());
+    let only_the_catalog = HealthChecker::new(client, None, catalog);
     let result = only_the_catalog.check(&request(forged, since)).await;
     assert_eq!(result.health, Health::Unhealthy);
     assert_eq!(result.checks.len(), 1);

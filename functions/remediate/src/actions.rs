@@ -385,16 +385,26 @@ pub async fn drain(
         let unmarked = nodes
             .patch(node, &PatchParams::default(), &Patch::Merge(unlock))
             .await;
-        let released = Api::<ConfigMap>::namespaced(client.clone(), DRAIN_LOCK_NAMESPACE)
+        let released = match Api::<ConfigMap>::namespaced(client.clone(), DRAIN_LOCK_NAMESPACE)
             .delete(DRAIN_LOCK, &DeleteParams::default())
-            .await;
-        let drained = drained?;
-        unmarked?;
-        match released {
-            Ok(_) | Err(kube::Error::Api(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        return Ok(drained);
+            .await
+        {
+            // Already gone is released; anything else (forbidden, unreachable) is not.
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e),
+        };
+        let release = unmarked.map(|_| ()).and(released);
+        return match (drained, release) {
+            (Ok(drained), Ok(())) => Ok(drained),
+            (Ok(_), Err(e)) => Err(e.into()),
+            // The drain's own error is the answer; the lock left behind must not go unseen.
+            (Err(e), Err(left)) => {
+                tracing::warn!(node, error = %left, "the drain lock or mark was not released");
+                Err(e)
+            }
+            (Err(e), Ok(())) => Err(e),
+        };
     }
     drained
 }

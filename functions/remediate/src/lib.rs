@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod error;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -25,14 +26,14 @@ pub use error::RemediateError;
 pub struct Remediator {
     client: Client,
     policy: Policy,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     drain_retry: Duration,
 }
 
 impl Remediator {
     /// A remediator for the cluster behind `client` that trusts `catalog`'s runbooks (the
-    /// compiled-in catalog in the Lambda).
-    pub fn new(client: Client, policy: Policy, catalog: Catalog) -> Self {
+    /// compiled-in catalog in the Lambda, read once per container and shared by every event).
+    pub fn new(client: Client, policy: Policy, catalog: Arc<Catalog>) -> Self {
         Remediator {
             client,
             policy,

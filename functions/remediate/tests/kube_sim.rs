@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -28,7 +29,7 @@ async fn start() -> (Sim, Client) {
 
 fn remediator(client: &Client) -> Remediator {
     let catalog = selfheal_core::embedded::catalog().unwrap();
-    Remediator::new(client.clone(), Policy::default(), catalog)
+    Remediator::new(client.clone(), Policy::default(), Arc::new(catalog))
         .with_drain_retry(Duration::from_millis(50))
 }
 
@@ -39,7 +40,7 @@ fn remediator_trusting(client: &Client, runbook: &selfheal_core::Runbook) -> Rem
         .unwrap()
         .replacing(runbook.clone())
         .unwrap();
-    Remediator::new(client.clone(), Policy::default(), catalog)
+    Remediator::new(client.clone(), Policy::default(), Arc::new(catalog))
         .with_drain_retry(Duration::from_millis(50))
 }
 
