@@ -11,8 +11,11 @@ the second opinion: moto interprets ASL independently of us.
   scripts/states-conformance.py --write    record moto's answers as the expected results (or, for
                                            "moto_differs" cases, as what moto says)
   scripts/states-conformance.py --workflow statemachines/remediation.asl.json's paths instead: the
-                                           cases under crates/lab/tests/moto/ hold an input and the
-                                           Lambda results in order; the definition is the file itself
+                                           cases under crates/lab/tests/moto/ hold an input, the
+                                           Lambda results in order, and the kill switch the
+                                           definition reads from moto's DynamoDB ("kill_switch":
+                                           true or false; absent: never set); the definition is
+                                           the file itself
 
 moto runs in-process (mock_aws), one fresh backend per case: moto 5.2's server fails to deep-copy a
 state machine once an execution has run in the same backend.
@@ -32,6 +35,8 @@ CASES = pathlib.Path(__file__).resolve().parent.parent / "crates/states/tests/co
 CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 WORKFLOW_CASES = CASES.parent.parent.parent / "lab/tests/moto"
 WORKFLOW = CASES.parent.parent.parent.parent / "statemachines/remediation.asl.json"
+# The incident table the definition reads the kill switch from (crates/lab's TABLE).
+TABLE = "selfheal-incidents"
 FUNCTIONS = ["remediate", "health-check", "audit", "analyzer", "notify",
              "selfheal-remediate", "selfheal-health-check", "selfheal-audit", "selfheal-analyzer",
              "selfheal-approval"]
@@ -48,6 +53,14 @@ def run_case(case):
         for name in FUNCTIONS:
             lam.create_function(FunctionName=name, Runtime="python3.11", Role=role,
                                 Handler="index.handler", Code={"ZipFile": code.getvalue()})
+        ddb = boto3.client("dynamodb", **kw)
+        ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
+        if "kill_switch" in case:
+            ddb.put_item(TableName=TABLE, Item={"pk": {"S": "config"}, "sk": {"S": "kill-switch"},
+                                                "enabled": {"BOOL": case["kill_switch"]}})
         results = case.get("lambda_results", [])
         if results:
             requests.post("http://motoapi.amazonaws.com/moto-api/static/lambda-simple/response",

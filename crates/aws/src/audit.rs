@@ -24,6 +24,8 @@ selfheal_core::spelled_enum!(
         Step = "step",
         /// What made the workflow escalate.
         Error = "error",
+        /// Why nothing was done: the symptom was not present.
+        Skipped = "skipped",
         /// The analyzer's finding.
         Analysis = "analysis",
         /// The workflow ended.

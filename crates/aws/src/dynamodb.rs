@@ -26,6 +26,7 @@ use selfheal_core::guardrail::{Budgets, budget_window};
 use selfheal_core::{GuardrailState, Incident, IncidentId, Target};
 
 use crate::audit::{AuditLog, Closing, FailureCount, TimelineEvent};
+use crate::kill_switch;
 use crate::store::{
     Claim, ClaimToken, IncidentStore, ReplayGuard, Reservation, Settled, StoreError, namespace_key,
     target_key,
@@ -85,7 +86,7 @@ fn budget_key(now: DateTime<Utc>, namespace: Option<&str>) -> Item {
 }
 
 fn kill_switch_key() -> Item {
-    key("config".into(), "kill-switch")
+    key(kill_switch::PK.into(), kill_switch::SK)
 }
 
 fn get_n(item: &Item, name: &str) -> Option<i64> {
@@ -191,7 +192,7 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(kill_switch_key()))
-            .item("enabled", AttributeValue::Bool(on))
+            .item(kill_switch::ATTRIBUTE, AttributeValue::Bool(on))
             .send()
             .await
             .map_err(unavailable)?;
@@ -354,8 +355,8 @@ impl IncidentStore for DynamoStore {
                 .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX))
         };
         Ok(GuardrailState {
-            kill_switch: find("config")
-                .and_then(|i| i.get("enabled"))
+            kill_switch: find(kill_switch::PK)
+                .and_then(|i| i.get(kill_switch::ATTRIBUTE))
                 .and_then(|v| v.as_bool().ok())
                 .copied()
                 .unwrap_or(false),
@@ -534,6 +535,22 @@ impl IncidentStore for DynamoStore {
             Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn kill_switch(&self) -> Result<Option<bool>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(kill_switch_key()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .item
+            .and_then(|i| i.get(kill_switch::ATTRIBUTE).cloned())
+            .and_then(|v| v.as_bool().ok().copied()))
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod callback;
+pub mod kill_switch;
 pub mod memory;
 pub mod secrets;
 pub mod starter;
@@ -127,6 +128,9 @@ mod shared {
             claim: &ClaimToken,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).release(claim)
+        }
+        fn kill_switch(&self) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send {
+            (**self).kill_switch()
         }
         fn resolve(
             &self,

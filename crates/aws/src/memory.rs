@@ -41,7 +41,7 @@ struct Memory {
     approvals: HashMap<IncidentId, String>,
     /// Actions per (hour, namespace key); `None` is the global budget.
     budgets: HashMap<(DateTime<Utc>, Option<String>), u32>,
-    kill_switch: bool,
+    kill_switch: Option<bool>,
 }
 
 impl Memory {
@@ -68,7 +68,7 @@ impl MemoryStore {
 
     /// Turns the kill switch on or off.
     pub fn set_kill_switch(&self, on: bool) {
-        self.lock().kill_switch = on;
+        self.lock().kill_switch = Some(on);
     }
 
     /// Sets a target's failed-remediation count (the circuit breaker's input).
@@ -150,7 +150,7 @@ impl IncidentStore for MemoryStore {
         let m = self.lock();
         let key = target_key(target);
         Ok(GuardrailState {
-            kill_switch: m.kill_switch,
+            kill_switch: m.kill_switch.unwrap_or(false),
             last_action_at: m.last_action.get(&key).map(|(at, _)| *at),
             actions_last_hour: m.used(now, None),
             namespace_actions_last_hour: namespace_key(target)
@@ -235,6 +235,10 @@ impl IncidentStore for MemoryStore {
             }
             None => false,
         })
+    }
+
+    async fn kill_switch(&self) -> Result<Option<bool>, StoreError> {
+        Ok(self.lock().kill_switch)
     }
 }
 

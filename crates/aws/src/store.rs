@@ -179,6 +179,9 @@ pub trait IncidentStore: Send + Sync {
         id: &IncidentId,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The kill switch (strongly consistent); `None` when it was never set.
+    fn kill_switch(&self) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send;
 }
 
 /// Remembers keys once, until they expire: what makes a replayed request a no-op.

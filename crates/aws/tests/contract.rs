@@ -166,6 +166,33 @@ async fn a_namespace_spends_only_its_own_budget(store: &impl IncidentStore) {
     );
 }
 
+/// The kill switch reads back as set, through its own read and through the guardrail state; a
+/// switch never set is off.
+async fn the_kill_switch_reads_back<S: IncidentStore>(store: &S, set: impl AsyncFn(&S, bool)) {
+    let now = t("2026-11-25T21:31:00Z");
+    let target = incident(now).target;
+    assert_eq!(store.kill_switch().await.unwrap(), None);
+    assert!(
+        !store
+            .guardrail_state(&target, now)
+            .await
+            .unwrap()
+            .kill_switch
+    );
+    for on in [true, false] {
+        set(store, on).await;
+        assert_eq!(store.kill_switch().await.unwrap(), Some(on));
+        assert_eq!(
+            store
+                .guardrail_state(&target, now)
+                .await
+                .unwrap()
+                .kill_switch,
+            on
+        );
+    }
+}
+
 /// The replay guard, the approval token, the timeline and the close, each written once.
 async fn audit_items_are_written_once(store: &(impl IncidentStore + AuditLog + ReplayGuard)) {
     let id = IncidentId::derive("f", t("2026-11-25T21:00:00Z"));
@@ -306,6 +333,23 @@ async fn memory_store_counts_budgets_per_namespace() {
 async fn dynamodb_store_counts_budgets_per_namespace() {
     let moto = selfheal_testkit::moto().await;
     a_namespace_spends_only_its_own_budget(&dynamo(&moto).await).await;
+}
+
+#[tokio::test]
+async fn memory_store_reads_the_kill_switch_back() {
+    the_kill_switch_reads_back(&MemoryStore::new(), async |s: &MemoryStore, on| {
+        s.set_kill_switch(on);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dynamodb_store_reads_the_kill_switch_back() {
+    let moto = selfheal_testkit::moto().await;
+    the_kill_switch_reads_back(&dynamo(&moto).await, async |s: &DynamoStore, on| {
+        s.set_kill_switch(on).await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -43,6 +43,9 @@ crate::spelled_enum!(
         Escalated = "escalated",
         /// Nothing was changed; the steps were validated by the API server.
         DryRun = "dry-run",
+        /// Nothing was changed: the symptom was not present when the first step was about to
+        /// act (a false positive, counted as such).
+        Skipped = "skipped",
     }
 );
 

@@ -28,6 +28,9 @@ crate::spelled_enum!(
         CircuitOpen = "CircuitOpen",
         /// The target stayed unhealthy after every attempt.
         Unhealthy = "Unhealthy",
+        /// Before the first action the cluster showed no sign of the alert's symptom (a forged,
+        /// stale or already healed alert): nothing was changed.
+        SymptomAbsent = "SymptomAbsent",
         /// The workflow hands the incident to a human (its final Fail state).
         Escalated = "Escalated",
     }

@@ -24,6 +24,9 @@ pub struct RemediateRequest {
     pub incident: Incident,
     /// Index of the step in `incident.runbook.steps`.
     pub step: usize,
+    /// The kill switch as the state machine read it just before this step (`dynamodb:getItem`):
+    /// when on, the step runs as a dry run.
+    pub kill_switch: bool,
 }
 
 /// What a step changed, before and after.
@@ -61,6 +64,13 @@ pub struct StepResult {
     pub dry_run: bool,
     /// Whether anything changed (or would have, in a dry run).
     pub changed: bool,
+    /// The step did not act: the cluster showed no sign of the alert's symptom. Always
+    /// written, as the state machine's Choice reads it.
+    pub skipped: bool,
+    /// What the cluster showed of the symptom before the runbook's first action (pods
+    /// crashlooping, the node NotReady, CPU near its limit), or why it was not looked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symptom: Option<String>,
     /// Before and after.
     pub change: Change,
     /// One line for the audit trail and Slack.

@@ -3,6 +3,7 @@
 //! endpoint and CA (feature `aws`), and the kube client, from EKS or from a kubeconfig.
 
 pub mod cluster;
+pub mod time;
 pub mod token;
 
 pub use cluster::{

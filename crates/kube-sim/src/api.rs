@@ -35,6 +35,16 @@ pub fn router(sim: Sim) -> Router {
         .route("/readyz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route(METRICS_API, get(metrics_resources))
+        .route(&format!("{METRICS_API}/pods"), get(pod_metrics_list))
+        .route(
+            &format!("{METRICS_API}/namespaces/{{ns}}/pods"),
+            get(pod_metrics_list),
+        )
+        .route(
+            &format!("{METRICS_API}/namespaces/{{ns}}/pods/{{name}}"),
+            get(pod_metrics_get),
+        )
         .route("/sim/faults", get(list_faults).post(add_fault))
         .route("/sim/faults/{id}", delete(clear_fault))
         .fallback(resource)
@@ -55,13 +65,17 @@ async fn api_versions() -> axum::Json<Value> {
 }
 
 async fn api_groups() -> axum::Json<Value> {
-    let groups: Vec<Value> = ["apps", "policy"]
-        .iter()
-        .map(|g| {
-            let gv = json!({"groupVersion": format!("{g}/v1"), "version": "v1"});
-            json!({"name": g, "versions": [gv], "preferredVersion": gv})
-        })
-        .collect();
+    let groups: Vec<Value> = [
+        ("apps", "v1"),
+        ("policy", "v1"),
+        ("metrics.k8s.io", "v1beta1"),
+    ]
+    .iter()
+    .map(|(g, v)| {
+        let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+        json!({"name": g, "versions": [gv], "preferredVersion": gv})
+    })
+    .collect();
     axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
@@ -638,6 +652,57 @@ async fn metrics(State(sim): State<Sim>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// The resource metrics API metrics-server serves (what `kubectl top` and autoscalers read).
+const METRICS_API: &str = "/apis/metrics.k8s.io/v1beta1";
+
+async fn metrics_resources() -> axum::Json<Value> {
+    axum::Json(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "metrics.k8s.io/v1beta1",
+        "resources": [{"name": "pods", "singularName": "", "namespaced": true, "kind": "PodMetrics", "verbs": ["get", "list"]}]}),
+    )
+}
+
+async fn pod_metrics_list(
+    State(sim): State<Sim>,
+    ns: Option<Path<String>>,
+    Query(q): Query<Params>,
+) -> Response {
+    let labels = match LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str)) {
+        Ok(l) => l,
+        Err(e) => return e.into_response(),
+    };
+    let w = sim.world();
+    let items: Vec<Value> = w
+        .list(idx::PODS, ns.as_ref().map(|Path(ns)| ns.as_str()))
+        .filter(|p| labels.matches(p))
+        .filter_map(|p| crate::traffic::pod_metrics(&w, p))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"kind": "PodMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": items}),
+    )
+}
+
+async fn pod_metrics_get(
+    State(sim): State<Sim>,
+    Path((ns, name)): Path<(String, String)>,
+) -> Response {
+    let w = sim.world();
+    match w
+        .get(idx::PODS, &ns, &name)
+        .and_then(|p| crate::traffic::pod_metrics(&w, p))
+    {
+        Some(m) => json_response(StatusCode::OK, &m),
+        None => ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("podmetrics.metrics.k8s.io \"{name}\" not found"),
+            details: None,
+        }
+        .into_response(),
+    }
 }
 
 async fn list_faults(State(sim): State<Sim>) -> axum::Json<Value> {

@@ -61,6 +61,9 @@ pub struct AppSpec {
     /// CPU request.
     #[serde(default = "cpu")]
     pub cpu: String,
+    /// CPU limit: the app's CPU use is a share of it, and it is throttled near it.
+    #[serde(default = "cpu_limit")]
+    pub cpu_limit: String,
     /// Memory request and limit.
     #[serde(default = "memory")]
     pub memory: String,
@@ -80,6 +83,9 @@ fn one() -> i64 {
 }
 fn cpu() -> String {
     "100m".into()
+}
+fn cpu_limit() -> String {
+    "1".into()
 }
 fn memory() -> String {
     "128Mi".into()
@@ -181,7 +187,7 @@ impl Scenario {
                         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
                         "template": {"metadata": {"labels": labels},
                             "spec": {"containers": [{"name": app.name, "image": image, "ports": [{"containerPort": 8080}],
-                                "resources": {"requests": {"cpu": app.cpu, "memory": app.memory}, "limits": {"memory": app.memory}},
+                                "resources": {"requests": {"cpu": app.cpu, "memory": app.memory}, "limits": {"cpu": app.cpu_limit, "memory": app.memory}},
                                 "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}}}]}}}});
                 let name = format!("Deployment/{}/{}", app.namespace, app.name);
                 if i == 0 {

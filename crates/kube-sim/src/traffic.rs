@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::faults::FaultKind;
-use crate::object::{is_daemon, is_ready, uid_of};
+use crate::object::{is_daemon, is_ready, ts, uid_of};
+use crate::quantity::{cpu_millis, memory_bytes};
 use crate::resources::idx;
 use crate::world::World;
 
@@ -32,6 +33,52 @@ pub struct Traffic {
 /// Histogram buckets for http_request_duration_seconds.
 pub const BUCKETS: [f64; 8] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, f64::INFINITY];
 
+/// The CPU a serving pod of the sample app uses, in cores: 30% of its container's CPU limit (one
+/// core when it has none), or 98% when saturated.
+pub(crate) fn cpu_cores(pod: &Value, faults: &[FaultKind]) -> f64 {
+    let limit = pod["spec"]["containers"][0]["resources"]["limits"]["cpu"]
+        .as_str()
+        .and_then(cpu_millis)
+        .map_or(1.0, |m| m as f64 / 1000.0);
+    let share = if faults.contains(&FaultKind::CpuSaturation) {
+        0.98
+    } else {
+        0.3
+    };
+    share * limit
+}
+
+/// The metrics-server's view of a running pod (`metrics.k8s.io/v1beta1` PodMetrics): what its
+/// containers use now, CPU in nanocores and memory in KiB, as metrics-server reports them.
+pub(crate) fn pod_metrics(w: &World, pod: &Value) -> Option<Value> {
+    if pod["status"]["phase"] != "Running" {
+        return None;
+    }
+    let cpu = if is_daemon(pod) {
+        0.01
+    } else {
+        cpu_cores(pod, &w.pod_faults(pod))
+    };
+    let containers: Vec<Value> = pod["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let memory = c["resources"]["requests"]["memory"]
+                .as_str()
+                .and_then(memory_bytes)
+                .map_or(64 * 1024, |b| b / 2 / 1024);
+            json!({"name": c["name"], "usage": {"cpu": format!("{}n", (cpu * 1e9).round() as i64), "memory": format!("{memory}Ki")}})
+        })
+        .collect();
+    Some(json!({
+        "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
+        "metadata": {"name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"],
+            "labels": pod["metadata"]["labels"], "creationTimestamp": ts(w.now)},
+        "timestamp": ts(w.now), "window": "15s", "containers": containers,
+    }))
+}
+
 /// Serves `seconds` of requests on every ready pod (daemons aside), shaped by the faults that hit
 /// it: latency adds to the duration, CPU saturation throttles, a dependency down fails requests.
 pub(crate) fn serve(w: &mut World, seconds: f64) {
@@ -44,14 +91,11 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
         let faults = w.pod_faults(&pod);
         let mut latency = 0.03;
         let mut error_share = 0.001;
-        let mut cpu = 0.3;
+        let cpu = cpu_cores(&pod, &faults);
         for f in &faults {
             match f {
                 FaultKind::Latency { seconds } => latency += seconds,
-                FaultKind::CpuSaturation => {
-                    cpu = 0.98;
-                    latency += 0.6;
-                }
+                FaultKind::CpuSaturation => latency += 0.6,
                 FaultKind::DependencyDown { .. } => error_share = 1.0,
                 _ => {}
             }
@@ -69,7 +113,11 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
         t.duration_count += n;
         t.cpu_seconds += cpu * seconds;
         t.cfs_periods += seconds * 10.0;
-        t.cfs_throttled += if cpu > 0.9 { seconds * 6.0 } else { 0.0 };
+        t.cfs_throttled += if faults.contains(&FaultKind::CpuSaturation) {
+            seconds * 6.0
+        } else {
+            0.0
+        };
     }
 }
 

@@ -30,6 +30,9 @@ use serde_json::Value;
 /// The remediation workflow, as AWS runs it.
 pub const DEFINITION: &str = include_str!("../../../statemachines/remediation.asl.json");
 
+/// The incident table the definition reads the kill switch from (`dynamodb:getItem`).
+pub const TABLE: &str = "selfheal-incidents";
+
 pub mod serve;
 
 /// The cluster and the clock the executor and the handlers share.
@@ -101,8 +104,9 @@ impl Lab {
     }
 
     /// `functions` with the real remediate, health-check and audit handlers added under the
-    /// names the definition invokes (remediate trusting `catalog`'s runbooks). Each call holds
-    /// the virtual clock and first lets the cluster catch up with it.
+    /// names the definition invokes (remediate trusting `catalog`'s runbooks), and the kill
+    /// switch read (`dynamodb:getItem`) answered from the audit's store. Each call holds the
+    /// virtual clock and first lets the cluster catch up with it.
     pub fn handlers<S, A>(
         &self,
         functions: InProcess,
@@ -116,13 +120,28 @@ impl Lab {
         A: Archive + 'static,
     {
         let catalog = Arc::new(catalog);
+        let clock = self.clock.clone();
         let remediator = Arc::new(
             Remediator::new(self.kube.clone(), policy, catalog.clone())
-                .with_drain_retry(Duration::from_millis(50)),
+                .with_drain_retry(Duration::from_millis(50))
+                .with_clock(Arc::new(move || clock.now())),
         );
         let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus, catalog));
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());
+        let switch = auditor.clone();
         functions
+            .with_service("dynamodb:getItem", move |parameters| {
+                let auditor = switch.clone();
+                async move {
+                    let on = auditor
+                        .store()
+                        .kill_switch()
+                        .await
+                        .map_err(|e| failed("DynamoDB.InternalServerErrorException", e))?;
+                    selfheal_aws::kill_switch::answer(&parameters, TABLE, on)
+                        .map_err(|e| failed(e.error, e.message))
+                }
+            })
             .with("selfheal-remediate", move |payload| {
                 let (lab, remediator) = (lab1.clone(), remediator.clone());
                 async move {

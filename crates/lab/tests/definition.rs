@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::DateTime;
-use selfheal_lab::DEFINITION;
+use selfheal_aws::kill_switch;
+use selfheal_lab::{DEFINITION, TABLE};
 use selfheal_states::{Clock, Definition, Executor, Static};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every state name a machine's states can go to, nested machines included.
 fn targets(states: &serde_json::Map<String, Value>, start: &str, out: &mut BTreeSet<String>) {
@@ -127,7 +128,13 @@ async fn the_paths_moto_ran_end_the_same_here() {
         let path = entry.unwrap().path();
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let results = case["lambda_results"].as_array().unwrap().clone();
-        let dispatcher = Arc::new(Static::new(results));
+        // What moto's DynamoDB answered the kill switch read, for this case's item.
+        let read = json!({"TableName": TABLE, "Key": kill_switch::key()});
+        let kill = case["kill_switch"].as_bool();
+        let dispatcher = Arc::new(Static::new(results).with_service(
+            "dynamodb:getItem",
+            kill_switch::answer(&read, TABLE, kill).unwrap(),
+        ));
         let clock = Clock::virtual_at(
             DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
                 .unwrap()
@@ -158,12 +165,31 @@ async fn the_paths_moto_ran_end_the_same_here() {
         if let Some(output) = expected.get("output") {
             assert_eq!(e.output.as_ref().unwrap(), output, "{name}");
         }
+        let calls = dispatcher.calls();
         assert_eq!(
-            dispatcher.calls().len(),
+            calls.len(),
             case["lambda_results"].as_array().unwrap().len(),
             "{name}: every stand-in result used"
         );
+        for (_, payload) in calls.iter().filter(|(f, _)| f == "selfheal-remediate") {
+            assert_eq!(
+                payload["kill_switch"],
+                kill.unwrap_or(false),
+                "{name}: remediate is handed the switch as read"
+            );
+        }
         cases += 1;
     }
-    assert_eq!(cases, 3);
+    assert_eq!(cases, 5);
+}
+
+#[test]
+fn the_kill_switch_is_read_from_the_item_the_store_writes() {
+    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let read = &definition["States"]["Steps"]["ItemProcessor"]["States"]["ReadKillSwitch"];
+    assert_eq!(read["Resource"], "arn:aws:states:::dynamodb:getItem");
+    assert_eq!(
+        read["Parameters"],
+        json!({"TableName": TABLE, "Key": kill_switch::key(), "ConsistentRead": true})
+    );
 }

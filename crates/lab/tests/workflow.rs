@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -13,6 +14,7 @@ use selfheal_audit::Auditor;
 use selfheal_aws::audit::{AuditLog, record_key};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::s3::S3Archive;
+use selfheal_aws::store::IncidentStore;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::{
     Decision, Disposition, GuardrailState, Incident, Mode, Policy, Workflow, assess,
@@ -32,6 +34,8 @@ struct Env {
     archive: S3Archive,
     auditor: Arc<Auditor<DynamoStore, S3Archive>>,
     policy: Policy,
+    /// The fault that makes the alert true (its id).
+    symptom: String,
 }
 
 async fn env() -> Env {
@@ -56,6 +60,20 @@ async fn env() -> Env {
     let lab = Lab::start(&Scenario::from_yaml(&text).unwrap(), start)
         .await
         .unwrap();
+    // The alert's symptom: the frontend's pods crash until they are restarted. Twenty seconds
+    // on, the cluster shows it.
+    let symptom = lab.sim.inject(
+        FaultKind::Crashloop {
+            exit_code: 1,
+            log: vec!["panic: stale cache".into()],
+            until_restart: true,
+        },
+        frontend(),
+    );
+    lab.clock
+        .drive(lab.clock.sleep(Duration::from_secs(20)))
+        .await;
+    lab.sync();
     let policy = Policy::default();
     let auditor = Arc::new(Auditor::new(
         store.clone(),
@@ -69,6 +87,7 @@ async fn env() -> Env {
         archive: S3Archive::new(&config, BUCKET),
         auditor,
         policy,
+        symptom,
     }
 }
 
@@ -251,7 +270,11 @@ async fn remediated_on_the_first_try() {
             "Steps",
             "Acts?",
             "MarkActed",
+            "ReadKillSwitch",
+            "KillSwitch?",
+            "KillSwitchOff",
             "Remediate",
+            "Skipped?",
             "DryRun?",
             "Wait",
             "Checks?",
@@ -299,6 +322,50 @@ async fn remediated_on_the_first_try() {
     assert_eq!(again.outcome.unwrap().as_str(), "remediated");
     assert_eq!(env.store.timeline(&incident.id).await.unwrap(), before);
     assert_eq!(audit(&env, &incident).await.2, record);
+}
+
+#[tokio::test]
+async fn a_forged_alert_is_skipped_closed_as_a_false_positive_and_changes_nothing() {
+    let env = env().await;
+    // The alert says the frontend crashloops; the cluster says it does not.
+    assert!(env.lab.sim.world().clear_fault(&env.symptom));
+    let clock = &env.lab.clock;
+    clock.drive(clock.sleep(Duration::from_secs(15 * 60))).await;
+    env.lab.sync();
+    let incident = incident(&env, &env.policy);
+    let notes = Notes::default();
+    let e = execute(&env, &incident, analyzer(false, notes.clone())).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let states = entered(&e);
+    assert!(states.iter().any(|s| s == "SymptomAbsent"), "{states:?}");
+    for never in ["Wait", "HealthCheck", "Analyze", "RecordEscalated"] {
+        assert!(!states.iter().any(|s| s == never), "{never}: {states:?}");
+    }
+    let out = e.output.as_ref().unwrap();
+    assert_eq!(out["closed"]["outcome"], "skipped");
+    assert_eq!(out["skipped"]["Error"], "SymptomAbsent");
+    assert!(restarted_at(&env).await.is_none(), "nothing restarted");
+    let (timeline, outcome, record) = audit(&env, &incident).await;
+    assert_eq!(timeline, ["opened", "skipped", "closed"]);
+    assert_eq!(outcome, "skipped");
+    assert!(
+        record["state"]["skipped"]["Cause"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "skipped: symptom not present: all 3 pods of deployment shop/frontend are ready"
+            ),
+        "{record}"
+    );
+    let state = env
+        .store
+        .guardrail_state(&incident.target, env.lab.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(state.consecutive_failures, 0, "no failure counted");
+    let notes = notes.lock().unwrap();
+    assert_eq!(notes.len(), 1, "one closing message");
+    assert_eq!(notes[0]["state"]["closed"]["outcome"], "skipped");
 }
 
 #[tokio::test]
@@ -413,6 +480,8 @@ fn approval(requests: Notes) -> InProcess {
 enum Human {
     /// Clicks Approve: the approval handler's answer.
     Approves,
+    /// Turns the kill switch on while the approval waits, then clicks Approve.
+    StopsAutomationThenApproves,
     /// Clicks Reject: the task fails with Rejected.
     Rejects,
     /// Answers the token with this instead of an approval.
@@ -453,6 +522,12 @@ async fn execute_with_human(
             Human::Approves => executor
                 .send_task_success(&token, json!({"approved": true, "decided_by": "U024BE7LH", "decided_at": "2026-11-25T21:05:00Z"}))
                 .unwrap(),
+            Human::StopsAutomationThenApproves => {
+                env.store.set_kill_switch(true).await.unwrap();
+                executor
+                    .send_task_success(&token, json!({"approved": true, "decided_by": "U024BE7LH", "decided_at": "2026-11-25T21:05:00Z"}))
+                    .unwrap();
+            }
             Human::Rejects => executor
                 .send_task_failure(&token, "Rejected", "rejected by U024BE7LH")
                 .unwrap(),
@@ -494,6 +569,35 @@ async fn approval_granted_runs_the_steps() {
         ["opened", "approval", "step", "analysis", "closed"]
     );
     assert_eq!(outcome, "remediated");
+}
+
+#[tokio::test]
+async fn the_kill_switch_turned_on_during_the_approval_wait_makes_the_step_a_dry_run() {
+    let env = env().await;
+    let incident = needs_approval(&env);
+    let (e, _) = execute_with_human(&env, &incident, Human::StopsAutomationThenApproves).await;
+    assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
+    let states = entered(&e);
+    assert!(states.iter().any(|s| s == "KillSwitchOn"), "{states:?}");
+    assert!(
+        !states.iter().any(|s| s == "HealthCheck"),
+        "a dry run has nothing to check: {states:?}"
+    );
+    assert!(restarted_at(&env).await.is_none(), "nothing restarted");
+    let steps = &e.output.as_ref().unwrap()["steps"];
+    assert_eq!(steps[0]["kill_switch"], true);
+    assert_eq!(steps[0]["remediation"]["result"]["dry_run"], true);
+    let (_, outcome, _) = audit(&env, &incident).await;
+    assert_eq!(outcome, "dry-run", "neither remediated nor escalated");
+    let state = env
+        .store
+        .guardrail_state(&incident.target, env.lab.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        state.consecutive_failures, 0,
+        "the circuit breaker is not fed"
+    );
 }
 
 #[tokio::test]
@@ -588,7 +692,11 @@ async fn a_dry_run_changes_nothing_and_says_what_would_have_run() {
             "Steps",
             "Acts?",
             "MarkActed",
+            "ReadKillSwitch",
+            "KillSwitch?",
+            "KillSwitchOff",
             "Remediate",
+            "Skipped?",
             "DryRun?",
             "UnitDone",
             "Analyze",
@@ -783,6 +891,8 @@ type Approver =
 #[tokio::test]
 async fn the_analyzer_names_the_cause_found_at_open_and_tells_the_story_in_slack() {
     let env = env().await;
+    // This crash, with its own log line, instead of the usual one.
+    assert!(env.lab.sim.world().clear_fault(&env.symptom));
     env.lab.sim.inject(
         FaultKind::Crashloop {
             exit_code: 2,

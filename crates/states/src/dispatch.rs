@@ -46,7 +46,7 @@ impl InvokeError {
     }
 }
 
-/// Invokes Lambda functions by name.
+/// Invokes Lambda functions by name, and answers the service integrations it knows.
 pub trait Dispatcher: Send + Sync {
     /// Invokes `function` with `payload`; returns the function's result.
     fn invoke<'a>(
@@ -54,6 +54,23 @@ pub trait Dispatcher: Send + Sync {
         function: &'a str,
         payload: Value,
     ) -> BoxFuture<'a, Result<Value, InvokeError>>;
+
+    /// Calls a service integration (`dynamodb:getItem`) with the state's Parameters; returns
+    /// the API response. A dispatcher that does not know the service fails the call as the
+    /// service would fail a request it cannot serve.
+    fn call<'a>(
+        &'a self,
+        integration: &'a str,
+        _parameters: Value,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        Box::pin(std::future::ready(Err(no_service(integration))))
+    }
+}
+
+fn no_service(integration: &str) -> InvokeError {
+    InvokeError::Service(StatesError::runtime(format!(
+        "no handler for the service integration {integration}"
+    )))
 }
 
 /// A Lambda function name from a name, `name:alias`, a partial ARN or a full ARN.
@@ -75,6 +92,7 @@ type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Result<Value, InvokeError
 #[derive(Clone, Default)]
 pub struct InProcess {
     handlers: HashMap<String, Handler>,
+    services: HashMap<String, Handler>,
     fallback: Option<Handler>,
 }
 
@@ -92,6 +110,19 @@ impl InProcess {
     {
         self.handlers
             .insert(name.to_owned(), Arc::new(move |v| Box::pin(handler(v))));
+        self
+    }
+
+    /// Registers `handler` as the service integration `integration` (`dynamodb:getItem`).
+    pub fn with_service<F, Fut>(mut self, integration: &str, handler: F) -> Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, InvokeError>> + Send + 'static,
+    {
+        self.services.insert(
+            integration.to_owned(),
+            Arc::new(move |v| Box::pin(handler(v))),
+        );
         self
     }
 
@@ -128,12 +159,24 @@ impl Dispatcher for InProcess {
             None => Box::pin(std::future::ready(Err(not_found(function)))),
         }
     }
+
+    fn call<'a>(
+        &'a self,
+        integration: &'a str,
+        parameters: Value,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        match self.services.get(integration) {
+            Some(h) => h(parameters),
+            None => Box::pin(std::future::ready(Err(no_service(integration)))),
+        }
+    }
 }
 
 /// Results handed out in order, whatever the function, as moto's Lambda stand-in does.
 #[derive(Debug, Default)]
 pub struct Static {
     results: Mutex<VecDeque<Value>>,
+    services: HashMap<String, Value>,
     calls: Mutex<Vec<(String, Value)>>,
 }
 
@@ -142,8 +185,16 @@ impl Static {
     pub fn new(results: impl IntoIterator<Item = Value>) -> Self {
         Static {
             results: Mutex::new(results.into_iter().collect()),
+            services: HashMap::new(),
             calls: Mutex::default(),
         }
+    }
+
+    /// Answers every call of the service integration `integration` with `response` (as a
+    /// real service answers a read of an item nobody changes).
+    pub fn with_service(mut self, integration: &str, response: Value) -> Self {
+        self.services.insert(integration.to_owned(), response);
+        self
     }
 
     /// The (function, payload) pairs invoked so far.
@@ -180,6 +231,19 @@ impl Dispatcher for Static {
             Some(v) => Ok(v),
             None => Err(not_found(function)),
         };
+        Box::pin(std::future::ready(out))
+    }
+
+    fn call<'a>(
+        &'a self,
+        integration: &'a str,
+        _parameters: Value,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        let out = self
+            .services
+            .get(integration)
+            .cloned()
+            .ok_or_else(|| no_service(integration));
         Box::pin(std::future::ready(out))
     }
 }

@@ -19,7 +19,7 @@ use crate::asl::{
 use crate::callback::{Message, TokenError, Tokens};
 use crate::clock::Clock;
 use crate::context::{Context, Parts};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{BoxFuture, Dispatcher, InvokeError};
 use crate::error::{StatesError, names};
 use crate::history::{HistoryEvent, Recorder, format_time, payload};
 use crate::validate::{Definition, Integration};
@@ -241,8 +241,6 @@ impl Cursor {
         self.0.load(Ordering::SeqCst)
     }
 }
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One execution in progress.
 struct Run<'a> {

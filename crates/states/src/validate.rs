@@ -22,7 +22,19 @@ pub enum Integration {
     },
     /// A Lambda function ARN: the payload goes in and the result comes out as-is.
     LambdaArn,
+    /// An optimized service integration (`arn:aws:states:::dynamodb:getItem`): Parameters are
+    /// the API request, the result is the API response.
+    Service {
+        /// `dynamodb`.
+        service: &'static str,
+        /// `getItem`.
+        action: &'static str,
+    },
 }
+
+/// The service integrations this executor runs, beside Lambda: reading a configuration item
+/// (the kill switch) needs no function of its own.
+const SERVICES: [(&str, &str); 1] = [("dynamodb", "getItem")];
 
 impl Integration {
     /// The integration for a Resource, or why it is not supported here.
@@ -55,11 +67,20 @@ impl Integration {
                 _name,
                 ..,
             ] => Ok(Integration::LambdaArn),
-            _ => Err(format!(
-                "unsupported Resource {resource:?}: this executor runs lambda:invoke, lambda:invoke.waitForTaskToken and Lambda function ARNs"
-            )),
+            ["arn", _partition, "states", "", "", service, action] => SERVICES
+                .iter()
+                .find(|(s, a)| s == service && a == action)
+                .map(|&(service, action)| Integration::Service { service, action })
+                .ok_or_else(|| unsupported(resource)),
+            _ => Err(unsupported(resource)),
         }
     }
+}
+
+fn unsupported(resource: &str) -> String {
+    format!(
+        "unsupported Resource {resource:?}: this executor runs lambda:invoke, lambda:invoke.waitForTaskToken, Lambda function ARNs and dynamodb:getItem"
+    )
 }
 
 /// How much a problem matters.
@@ -406,6 +427,11 @@ fn check_state(state: &State, here: &str, out: &mut Problems) {
                 out.invalid(
                     format!("{here}.Parameters"),
                     "lambda:invoke needs Parameters with FunctionName",
+                );
+            } else if let Some(Integration::Service { service, action }) = integration {
+                out.invalid(
+                    format!("{here}.Parameters"),
+                    format!("{service}:{action} needs Parameters (the API request)"),
                 );
             }
             if let Some(s) = &t.result_selector {

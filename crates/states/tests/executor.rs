@@ -592,3 +592,58 @@ async fn map_tolerates_failed_items_up_to_its_threshold() {
         "States.ExceedToleratedFailureThreshold"
     );
 }
+
+#[tokio::test]
+async fn dynamodb_get_item_hands_its_parameters_over_and_returns_the_response_as_is() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let handler = InProcess::new().with_service("dynamodb:getItem", {
+        let seen = seen.clone();
+        move |params| {
+            seen.lock().unwrap().push(params);
+            async { Ok(json!({"Item": {"enabled": {"BOOL": true}}})) }
+        }
+    });
+    let exec = Executor::new(Arc::new(handler), Clock::virtual_at(t0()));
+    let def = definition(json!({"StartAt": "Read", "States": {"Read": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "selfheal", "Key": {"pk": {"S.$": "$.pk"}}},
+        "ResultSelector": {"on.$": "$.Item.enabled.BOOL"}, "ResultPath": "$.kill", "End": true}}}));
+    let e = exec
+        .execute(&def, "m", "inc-1", json!({"pk": "config"}))
+        .await;
+    assert_eq!(
+        e.output.unwrap(),
+        json!({"pk": "config", "kill": {"on": true}})
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [json!({"TableName": "selfheal", "Key": {"pk": {"S": "config"}}})]
+    );
+    let scheduled = e
+        .history
+        .iter()
+        .find(|h| h.kind == "TaskScheduled")
+        .unwrap();
+    let (key, details) = scheduled.details.as_ref().unwrap();
+    assert_eq!(*key, "taskScheduledEventDetails");
+    assert_eq!(details["resourceType"], "dynamodb");
+    assert_eq!(details["resource"], "getItem");
+}
+
+#[tokio::test]
+async fn a_service_integration_nobody_answers_fails_the_task_and_other_services_are_refused() {
+    let exec = Executor::new(Arc::new(InProcess::new()), Clock::virtual_at(t0()));
+    let read = json!({"StartAt": "Read", "States": {"Read": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "selfheal"}, "End": true}}});
+    let e = exec
+        .execute(&definition(read), "m", "inc-1", json!({}))
+        .await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.unwrap().error, "States.Runtime");
+    let put = json!({"StartAt": "Put", "States": {"Put": {
+        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+        "Parameters": {"TableName": "selfheal"}, "End": true}}});
+    let refused = Definition::parse(&put.to_string()).unwrap_err().to_string();
+    assert!(refused.contains("unsupported Resource"), "{refused}");
+}

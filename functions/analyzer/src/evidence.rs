@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use selfheal_core::redact::Redactor;
+use selfheal_eks::time::{utc, utc_micro};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -222,17 +223,6 @@ fn from_redacted(value: Value) -> Evidence {
         nodes: items(&value, "nodes"),
         metrics: items(&value, "metrics"),
     }
-}
-
-/// A Kubernetes timestamp as chrono's (k8s-openapi speaks jiff).
-pub fn utc(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().try_into().ok()?)
-}
-
-fn utc_micro(
-    t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime,
-) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().try_into().ok()?)
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use kube::Client;
 use kube::api::{Api, ListParams, LogParams};
 use selfheal_core::{Target, TargetKind};
 
-use crate::evidence::{AlertContext, Evidence, LogTail, Metric, utc};
+use crate::evidence::{AlertContext, Evidence, LogTail, Metric};
+use selfheal_eks::time::utc;
 
 /// Where evidence comes from and how much of it.
 #[derive(Clone)]

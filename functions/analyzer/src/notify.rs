@@ -31,6 +31,9 @@ pub struct ClosedState {
     /// The error that stopped the workflow (`{Error, Cause}`).
     #[serde(default)]
     pub error: Option<Value>,
+    /// Why nothing was done (`{Error: SymptomAbsent, Cause}`): the symptom was not present.
+    #[serde(default)]
+    pub skipped: Option<Value>,
     /// The approval's decision.
     #[serde(default)]
     pub approval: Option<Value>,
@@ -175,6 +178,7 @@ pub fn closed(
         Outcome::Remediated => ("✅", "Remediated"),
         Outcome::DryRun => ("🧪", "Dry run"),
         Outcome::Escalated => ("🚨", "Escalated"),
+        Outcome::Skipped => ("🔎", "Skipped, symptom not present"),
     };
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": format!("{icon} {title}: {} on {}", incident.alert.name(), incident.target)}}),
@@ -185,6 +189,9 @@ pub fn closed(
             .and_then(|f| f.next_steps.first().cloned())
             .unwrap_or_else(|| "the audit trail and the last health check".into());
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Look at first:* {}", escape(&first))}}));
+    }
+    if let Some(why) = state.skipped.as_ref().and_then(|s| s["Cause"].as_str()) {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Nothing changed:* {}. The alert counts as a false positive; if it keeps firing, its rule or its labels are wrong.", escape(why))}}));
     }
     if let Some(a) = analysis {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": a}}));

@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Evidence, utc};
+use crate::evidence::Evidence;
+use selfheal_eks::time::utc;
 
 mod node;
 mod workload;

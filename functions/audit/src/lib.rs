@@ -29,6 +29,7 @@ mod seq {
     pub const APPROVAL: u32 = 2;
     pub const FIRST_STEP: u32 = 10;
     pub const ERROR: u32 = 900;
+    pub const SKIPPED: u32 = 905;
     pub const ANALYSIS: u32 = 910;
     pub const CLOSED: u32 = 999;
 }
@@ -112,9 +113,17 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
         let incident = &r.incident;
         let state = r.state.clone().unwrap_or(Value::Null);
         let error = state.get("error").filter(|e| !e.is_null());
+        let skipped = state.get("skipped").filter(|e| !e.is_null());
         let outcome = match (error, incident.mode) {
             (Some(_), _) => Outcome::Escalated,
+            // The symptom was not there: a false positive, neither a success nor a failure.
+            (None, _) if skipped.is_some() => Outcome::Skipped,
             (None, Mode::DryRun) => Outcome::DryRun,
+            // The kill switch went on while the incident ran: a step that only dry-ran did not
+            // remediate, and must not reset the circuit breaker as if it had.
+            (None, Mode::Enforce) if step_results(&state).any(|r| r["dry_run"] == true) => {
+                Outcome::DryRun
+            }
             (None, Mode::Enforce) => Outcome::Remediated,
         };
         for event in timeline(&state, r.at) {
@@ -149,7 +158,7 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
         let failures = match outcome {
             Outcome::Remediated => FailureCount::Reset,
             Outcome::Escalated => FailureCount::Increment,
-            Outcome::DryRun => FailureCount::Keep,
+            Outcome::DryRun | Outcome::Skipped => FailureCount::Keep,
         };
         let first = self.store.close(&incident.id, &closing, failures).await?;
         let record = json!({
@@ -172,6 +181,16 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             outcome: Some(first.outcome),
         })
     }
+}
+
+/// What each unit's remediate step returned, for the units that acted.
+fn step_results(state: &Value) -> impl Iterator<Item = &Value> {
+    state["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|unit| &unit["remediation"]["result"])
+        .filter(|r| r.is_object())
 }
 
 /// The events the workflow's state holds at close: approval, each unit, the error, the analysis.
@@ -216,6 +235,10 @@ fn timeline(state: &Value, at: DateTime<Utc>) -> Vec<TimelineEvent> {
             error["Cause"].as_str().unwrap_or("")
         );
         events.push(event(seq::ERROR, TimelineKind::Error, summary, error));
+    }
+    if let Some(skipped) = state.get("skipped").filter(|e| !e.is_null()) {
+        let summary = skipped["Cause"].as_str().unwrap_or("skipped").to_owned();
+        events.push(event(seq::SKIPPED, TimelineKind::Skipped, summary, skipped));
     }
     if let Some(analysis) = state.get("analysis").filter(|a| !a.is_null()) {
         let summary = analysis["result"]["summary"]

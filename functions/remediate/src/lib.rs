@@ -1,12 +1,14 @@
 //! The remediate function: runs one step of an incident's runbook against the cluster. It trusts
 //! no runbook it is handed: the runbook is the compiled-in catalog's of the same id, and an input
-//! whose copy differs is refused. It checks the guardrails again with that runbook and what the
-//! cluster says now (defence in depth), validates every name,
-//! resolves a pod to the workload that owns it, acts (or dry-runs with `dryRun=All`), and returns
-//! what changed. Errors are classed Retryable or NonRetryable for the state machine.
+//! whose copy differs is refused. It checks the guardrails again with that runbook, what the
+//! cluster says now and the kill switch the state machine read (defence in depth), validates
+//! every name, resolves a pod to the workload that owns it, checks before the runbook's first
+//! action that the cluster shows the symptom (else the step is skipped), acts (or dry-runs with
+//! `dryRun=All`), and returns what changed. Errors are classed Retryable or NonRetryable for the state machine.
 
 pub mod actions;
 pub mod error;
+pub mod symptom;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,10 +19,11 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use selfheal_core::guardrail::NodeCounts;
-use selfheal_core::remediation::{RemediateRequest, StepResult, StepResultSchema};
+use selfheal_core::remediation::{Change, RemediateRequest, StepResult, StepResultSchema};
 use selfheal_core::{Catalog, Decision, GuardrailState, Mode, Policy, Step, TargetKind, decide};
 
 pub use error::RemediateError;
+use symptom::{Symptom, Verifier};
 
 /// Runs steps; holds the kube client, the guardrail policy and the runbooks it trusts.
 pub struct Remediator {
@@ -28,7 +31,11 @@ pub struct Remediator {
     policy: Policy,
     catalog: Arc<Catalog>,
     drain_retry: Duration,
+    clock: Clock,
 }
+
+/// Where "now" comes from: the wall clock, or the lab's virtual one (the cluster's time there).
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 
 impl Remediator {
     /// A remediator for the cluster behind `client` that trusts `catalog`'s runbooks (the
@@ -39,7 +46,14 @@ impl Remediator {
             policy,
             catalog,
             drain_retry: Duration::from_secs(5),
+            clock: Arc::new(Utc::now),
         }
+    }
+
+    /// Reads the time from `clock` (the cluster's clock, where it is not the wall clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How long a drain waits after a PodDisruptionBudget's 429 (5 s, as kubectl drain).
@@ -81,80 +95,92 @@ impl Remediator {
                 "the incident's target does not match its alert's labels".into(),
             ));
         }
-        let verdict = decide(
-            &target,
-            runbook,
-            &self.policy,
-            &self.live_state(&target, step).await?,
-            Utc::now(),
-        );
+        let mut state = self.live_state(&target, step).await?;
+        state.kill_switch = request.kill_switch;
+        let verdict = decide(&target, runbook, &self.policy, &state, (self.clock)());
         let dry_run = match verdict.decision {
             Decision::Refuse => {
                 let why: Vec<String> = verdict.reasons.iter().map(ToString::to_string).collect();
                 return Err(RemediateError::Refused(why.join("; ")));
             }
             Decision::DryRun => true,
+            // A dry run changes nothing, so it needs no approval: an incident the ingest made a
+            // dry run (the kill switch was on then) stays one, whatever is decided now.
+            Decision::NeedsApproval | Decision::Run if incident.mode == Mode::DryRun => true,
             // Approval was asked for and given upstream when the ingest decided so.
             Decision::NeedsApproval if incident.decision != Decision::NeedsApproval => {
                 return Err(RemediateError::Refused(
                     "this step needs approval the incident never asked for".into(),
                 ));
             }
-            Decision::NeedsApproval | Decision::Run => incident.mode == Mode::DryRun,
+            Decision::NeedsApproval | Decision::Run => false,
         };
         let ns = target.namespace.clone().unwrap_or_default();
-        let workload = || async {
-            match target.kind {
-                TargetKind::Pod => {
-                    actions::owning_deployment(&self.client, &ns, &target.name).await
-                }
-                _ => Ok(target.name.clone()),
+        // Workload steps act on the deployment that owns a pod target.
+        let name = match (step, target.kind) {
+            (
+                Step::RestartPods {} | Step::Scale { .. } | Step::Rollback { .. },
+                TargetKind::Pod,
+            ) => actions::owning_deployment(&self.client, &ns, &target.name).await?,
+            _ => target.name.clone(),
+        };
+        let object = match step {
+            Step::DeletePod {} => format!("pod/{ns}/{name}"),
+            Step::Cordon {} | Step::Uncordon {} | Step::Drain { .. } => format!("node/{name}"),
+            _ => format!("deployment/{ns}/{name}"),
+        };
+        // The runbook's first action (again on every attempt) acts only on a symptom the
+        // cluster shows; later steps continue what it started.
+        let first_act = runbook.steps.iter().position(Step::changes_cluster);
+        let symptom = if first_act == Some(request.step) {
+            let verifier = Verifier {
+                client: &self.client,
+                alert_started: incident.alert.starts_at,
+                now: (self.clock)(),
+            };
+            Some(verifier.check(step, &ns, &name).await?)
+        } else {
+            None
+        };
+        let result = |changed, change, summary, skipped, symptom| StepResult {
+            schema: StepResultSchema,
+            step: request.step,
+            action: step.action().to_owned(),
+            object: object.clone(),
+            dry_run,
+            changed,
+            change,
+            summary,
+            skipped,
+            symptom,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        let symptom = match symptom {
+            Some(Symptom::Absent(why)) => {
+                let summary = format!("skipped: symptom not present: {why}");
+                return Ok(result(false, Change::default(), summary, true, Some(why)));
             }
+            Some(Symptom::Present(seen) | Symptom::Unverifiable(seen)) => Some(seen),
+            None => None,
         };
         let c = &self.client;
-        let (object, (change, summary)) = match step {
-            Step::RestartPods {} => {
-                let d = workload().await?;
-                (
-                    format!("deployment/{ns}/{d}"),
-                    actions::restart(c, &ns, &d, dry_run).await?,
-                )
-            }
+        let (change, summary) = match step {
+            Step::RestartPods {} => actions::restart(c, &ns, &name, dry_run).await?,
             Step::Scale { by, bounds } => {
-                let d = workload().await?;
-                (
-                    format!("deployment/{ns}/{d}"),
-                    actions::scale(c, &ns, &d, *by, bounds, dry_run).await?,
-                )
+                actions::scale(c, &ns, &name, *by, bounds, dry_run).await?
             }
             Step::Rollback { to_revision } => {
-                let d = workload().await?;
-                (
-                    format!("deployment/{ns}/{d}"),
-                    actions::rollback(c, &ns, &d, *to_revision, dry_run).await?,
-                )
+                actions::rollback(c, &ns, &name, *to_revision, dry_run).await?
             }
-            Step::DeletePod {} => (
-                format!("pod/{ns}/{}", target.name),
-                actions::delete_pod(c, &ns, &target.name, dry_run).await?,
-            ),
-            Step::Cordon {} => (
-                format!("node/{}", target.name),
-                actions::set_unschedulable(c, &target.name, true, dry_run).await?,
-            ),
-            Step::Uncordon {} => (
-                format!("node/{}", target.name),
-                actions::set_unschedulable(c, &target.name, false, dry_run).await?,
-            ),
+            Step::DeletePod {} => actions::delete_pod(c, &ns, &name, dry_run).await?,
+            Step::Cordon {} => actions::set_unschedulable(c, &name, true, dry_run).await?,
+            Step::Uncordon {} => actions::set_unschedulable(c, &name, false, dry_run).await?,
             Step::Drain { timeout } => {
                 let timing = actions::DrainTiming {
                     timeout: timeout.as_duration(),
                     retry_every: self.drain_retry,
                 };
-                (
-                    format!("node/{}", target.name),
-                    actions::drain(c, &target.name, timing, dry_run).await?,
-                )
+                actions::drain(c, &name, timing, dry_run).await?
             }
             Step::Wait { .. } | Step::HealthCheck { .. } => {
                 return Err(RemediateError::Internal(format!(
@@ -163,23 +189,13 @@ impl Remediator {
                 )));
             }
         };
-        let changed = change != selfheal_core::remediation::Change::default();
+        let changed = change != Change::default();
         let summary = if dry_run {
             format!("dry run: would have {summary}")
         } else {
             summary
         };
-        Ok(StepResult {
-            schema: StepResultSchema,
-            step: request.step,
-            action: step.action().to_owned(),
-            object,
-            dry_run,
-            changed,
-            change,
-            summary,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        })
+        Ok(result(changed, change, summary, false, symptom))
     }
 
     /// What the cluster says now, for the guardrails: replicas of the workload, node counts.

@@ -77,7 +77,26 @@ fn request(incident: &Incident, step: usize) -> RemediateRequest {
         schema: RemediateRequestSchema,
         incident: incident.clone(),
         step,
+        kill_switch: false,
     }
+}
+
+/// The deployment's pods crash until restarted, for 20 s: the alert's symptom.
+fn crashloop(sim: &Sim, deployment: &str) {
+    sim.inject(
+        FaultKind::Crashloop {
+            exit_code: 1,
+            log: vec!["panic: stale cache".into()],
+            until_restart: true,
+        },
+        shop(deployment),
+    );
+    sim.advance(Duration::from_secs(20));
+}
+
+/// The deployment's pods use their CPU up to the limit: the saturation alert's symptom.
+fn saturate(sim: &Sim, deployment: &str) {
+    sim.inject(FaultKind::CpuSaturation, shop(deployment));
 }
 
 fn shop(deployment: &str) -> FaultTarget {
@@ -108,15 +127,7 @@ fn healthy(p: &Pod) -> bool {
 #[tokio::test]
 async fn a_crashlooping_backend_is_restarted_and_healthy() {
     let (sim, client) = start().await;
-    sim.inject(
-        FaultKind::Crashloop {
-            exit_code: 1,
-            log: vec!["panic: stale cache".into()],
-            until_restart: true,
-        },
-        shop("backend"),
-    );
-    sim.advance(Duration::from_secs(20));
+    crashloop(&sim, "backend");
     let pod = pods(&client, "backend").await[0]
         .metadata
         .name
@@ -126,6 +137,14 @@ async fn a_crashlooping_backend_is_restarted_and_healthy() {
         json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": pod}),
     );
     let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    assert!(
+        result
+            .symptom
+            .as_deref()
+            .is_some_and(|s| s.contains("of 3 pods of deployment shop/backend in trouble")),
+        "{:?}",
+        result.symptom
+    );
     assert_eq!(result.action, "restart-pods");
     assert_eq!(
         result.object, "deployment/shop/backend",
@@ -175,11 +194,20 @@ async fn a_bad_rollout_is_rolled_back_and_healthy() {
         .await
         .unwrap();
     assert!(!again.changed, "{}", again.summary);
+    // The same alert again, now stale: the live revision came after it began, so nothing is
+    // rolled back a second time.
+    assert!(again.skipped, "{}", again.summary);
+    assert!(
+        again.summary.contains("went live after the alert began"),
+        "{}",
+        again.summary
+    );
 }
 
 #[tokio::test]
 async fn a_saturated_deployment_is_scaled_within_its_bounds() {
     let (sim, client) = start().await;
+    saturate(&sim, "frontend");
     let inc = incident(
         json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
     );
@@ -221,6 +249,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
             ..Default::default()
         },
     );
+    sim.advance(Duration::from_secs(5));
     let inc =
         incident(json!({"alertname": "KubeNodeNotReady", "severity": "warning", "node": node}));
     let r = remediator(&client);
@@ -298,6 +327,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
 #[tokio::test]
 async fn a_409_on_the_first_patch_is_retryable_and_the_retry_succeeds() {
     let (sim, client) = start().await;
+    crashloop(&sim, "backend");
     sim.inject(
         FaultKind::Api {
             path: "/apis/apps/v1/namespaces/shop/deployments/backend".into(),
@@ -333,7 +363,8 @@ async fn a_409_on_the_first_patch_is_retryable_and_the_retry_succeeds() {
 
 #[tokio::test]
 async fn a_dry_run_goes_out_with_dry_run_all_and_changes_nothing() {
-    let (_sim, client) = start().await;
+    let (sim, client) = start().await;
+    saturate(&sim, "frontend");
     let mut inc = incident(
         json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
     );
@@ -369,8 +400,144 @@ async fn a_dry_run_goes_out_with_dry_run_all_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_runbook_handed_in_that_differs_from_the_catalog_is_refused() {
+async fn with_the_kill_switch_on_a_running_incident_only_dry_runs() {
+    let (sim, client) = start().await;
+    saturate(&sim, "frontend");
+    let inc = incident(
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    assert_eq!(inc.mode, Mode::Enforce, "opened before the switch went on");
+    let result = remediator(&client)
+        .run(&RemediateRequest {
+            kill_switch: true,
+            ..request(&inc, 0)
+        })
+        .await
+        .unwrap();
+    assert!(result.dry_run && result.summary.starts_with("dry run"));
+    let replicas = Api::<Deployment>::namespaced(client.clone(), "shop")
+        .get("frontend")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .replicas;
+    assert_eq!(replicas, Some(3), "nothing scaled");
+}
+
+#[tokio::test]
+async fn an_incident_opened_as_a_dry_run_needs_no_approval_to_stay_one() {
+    let (sim, client) = start().await;
+    let node = pods(&client, "frontend").await[0]
+        .spec
+        .clone()
+        .unwrap()
+        .node_name
+        .unwrap();
+    sim.inject(
+        FaultKind::NodeNotReady,
+        FaultTarget {
+            node: Some(node.clone()),
+            ..Default::default()
+        },
+    );
+    sim.advance(Duration::from_secs(5));
+    // The ingest saw the kill switch on: the node runbook (approval required) became a dry run
+    // and asked nobody. With the switch off now, the step is still a dry run, not a refusal.
+    let mut inc =
+        incident(json!({"alertname": "KubeNodeNotReady", "severity": "critical", "node": node}));
+    inc.mode = Mode::DryRun;
+    inc.decision = selfheal_core::Decision::DryRun;
+    let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    assert!(result.dry_run, "{}", result.summary);
+    let node = Api::<Node>::all(client.clone()).get(&node).await.unwrap();
+    assert_ne!(node.spec.unwrap().unschedulable, Some(true), "not cordoned");
+}
+
+/// A forged or stale alert for a healthy object changes nothing: each runbook's first action
+/// finds no symptom and is skipped, with what the cluster showed.
+#[tokio::test]
+async fn a_forged_alert_for_a_healthy_object_is_skipped_and_changes_nothing() {
+    // The cluster has run for two hours: no rollout is recent enough to blame.
+    let start = Utc::now() - chrono::TimeDelta::hours(2);
+    let cluster = selfheal_testkit::three_tier(start, 0.0).await;
+    let (sim, client) = (cluster.sim, cluster.client);
+    sim.advance(Duration::from_secs(60));
+    let node = pods(&client, "frontend").await[0]
+        .spec
+        .clone()
+        .unwrap()
+        .node_name
+        .unwrap();
+    let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
+    let version = |d: Deployment| d.metadata.resource_version;
+    let before = version(deployments.get("backend").await.unwrap());
+    for (labels, why) in [
+        (
+            json!({"alertname": "KubeDeploymentRolloutBroken", "severity": "critical", "namespace": "shop", "deployment": "backend"}),
+            "no rollout to blame",
+        ),
+        (
+            json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "deployment": "backend"}),
+            "are ready, none restarted",
+        ),
+        (
+            json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "backend"}),
+            "below the 80% that counts as saturated",
+        ),
+        (
+            json!({"alertname": "KubeNodeNotReady", "severity": "critical", "node": node}),
+            "is Ready",
+        ),
+    ] {
+        let mut inc = incident(labels);
+        // Approval (the node runbook asks for it) was given: the check still holds.
+        inc.decision = selfheal_core::Decision::NeedsApproval;
+        let result = remediator(&client).run(&request(&inc, 0)).await;
+        let result = result.unwrap_or_else(|e| panic!("{why}: {e}"));
+        assert!(result.skipped && !result.changed, "{}", result.summary);
+        assert!(
+            result.summary.starts_with("skipped: symptom not present")
+                && result.summary.contains(why),
+            "{}",
+            result.summary
+        );
+    }
+    assert_eq!(
+        version(deployments.get("backend").await.unwrap()),
+        before,
+        "nothing written"
+    );
+    let node = Api::<Node>::all(client.clone()).get(&node).await.unwrap();
+    assert_ne!(node.spec.unwrap().unschedulable, Some(true), "not cordoned");
+}
+
+#[tokio::test]
+async fn only_the_first_action_checks_the_symptom_later_steps_continue_it() {
     let (_sim, client) = start().await;
+    let node = pods(&client, "frontend").await[0]
+        .spec
+        .clone()
+        .unwrap()
+        .node_name
+        .unwrap();
+    let mut inc =
+        incident(json!({"alertname": "KubeNodeNotReady", "severity": "critical", "node": node}));
+    inc.decision = selfheal_core::Decision::NeedsApproval;
+    inc.mode = Mode::DryRun;
+    // Step 1 (drain) follows the cordon the symptom check let through: it is not checked again.
+    let drain = remediator(&client).run(&request(&inc, 1)).await.unwrap();
+    assert!(
+        !drain.skipped && drain.symptom.is_none(),
+        "{}",
+        drain.summary
+    );
+}
+
+#[tokio::test]
+async fn a_runbook_handed_in_that_differs_from_the_catalog_is_refused() {
+    let (sim, client) = start().await;
+    crashloop(&sim, "frontend");
     let inc = incident(
         json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
     );

@@ -92,14 +92,17 @@ impl Run<'_> {
                     }
                 }
             }
-            Integration::LambdaInvoke { wait_for_token } => {
-                let resource = if wait_for_token {
-                    "invoke.waitForTaskToken"
-                } else {
-                    "invoke"
+            Integration::LambdaInvoke { .. } | Integration::Service { .. } => {
+                let (resource_type, resource) = match integration {
+                    Integration::Service { service, action } => (service, action),
+                    Integration::LambdaInvoke {
+                        wait_for_token: true,
+                    } => ("lambda", "invoke.waitForTaskToken"),
+                    _ => ("lambda", "invoke"),
                 };
+                let wait_for_token = callback.is_some();
                 let (text, _) = payload(&params);
-                let mut details = json!({"resourceType": "lambda", "resource": resource, "region": self.exec.region, "parameters": text});
+                let mut details = json!({"resourceType": resource_type, "resource": resource, "region": self.exec.region, "parameters": text});
                 if let Some(s) = timeout {
                     details["timeoutInSeconds"] = json!(s);
                 }
@@ -116,31 +119,36 @@ impl Run<'_> {
                     "TaskStarted",
                     Some((
                         "taskStartedEventDetails",
-                        json!({"resourceType": "lambda", "resource": resource}),
+                        json!({"resourceType": resource_type, "resource": resource}),
                     )),
                 );
                 let started = self.exec.clock.now();
-                let function = params
-                    .get("FunctionName")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        StatesError::runtime("lambda:invoke needs Parameters.FunctionName")
-                    })?
-                    .to_owned();
-                let body = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                let invoked = self.invoke(&function, body, if wait_for_token { None } else { timeout }).await.map(|out| {
-                    json!({
-                        "ExecutedVersion": "$LATEST",
-                        "Payload": out,
-                        "SdkHttpMetadata": {"HttpHeaders": {"Content-Type": "application/json"}, "HttpStatusCode": 200},
-                        "SdkResponseMetadata": {"RequestId": format!("{:032x}", fastrand::u128(..))},
-                        "StatusCode": 200,
+                let invoked = if resource_type == "lambda" {
+                    let function = params
+                        .get("FunctionName")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| {
+                            StatesError::runtime("lambda:invoke needs Parameters.FunctionName")
+                        })?
+                        .to_owned();
+                    let body = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                    self.invoke(&function, body, if wait_for_token { None } else { timeout }).await.map(|out| {
+                        json!({
+                            "ExecutedVersion": "$LATEST",
+                            "Payload": out,
+                            "SdkHttpMetadata": {"HttpHeaders": {"Content-Type": "application/json"}, "HttpStatusCode": 200},
+                            "SdkResponseMetadata": {"RequestId": format!("{:032x}", fastrand::u128(..))},
+                            "StatusCode": 200,
+                        })
                     })
-                });
+                } else {
+                    self.call(&format!("{resource_type}:{resource}"), params, timeout)
+                        .await
+                };
                 let outcome = match (invoked, callback) {
                     (Ok(wrapped), Some((token, rx))) => {
                         let (text, details) = payload(&wrapped);
-                        self.record(cur, "TaskSubmitted", Some(("taskSubmittedEventDetails", json!({"resourceType": "lambda", "resource": resource, "output": text, "outputDetails": details}))));
+                        self.record(cur, "TaskSubmitted", Some(("taskSubmittedEventDetails", json!({"resourceType": resource_type, "resource": resource, "output": text, "outputDetails": details}))));
                         let elapsed = (self.exec.clock.now() - started)
                             .to_std()
                             .unwrap_or_default();
@@ -163,13 +171,13 @@ impl Run<'_> {
                 match &outcome {
                     Ok(out) => {
                         let (text, details) = payload(out);
-                        self.record(cur, "TaskSucceeded", Some(("taskSucceededEventDetails", json!({"resourceType": "lambda", "resource": resource, "output": text, "outputDetails": details}))));
+                        self.record(cur, "TaskSucceeded", Some(("taskSucceededEventDetails", json!({"resourceType": resource_type, "resource": resource, "output": text, "outputDetails": details}))));
                     }
                     Err(e) if e.error == names::TIMEOUT || e.error == names::HEARTBEAT_TIMEOUT => {
-                        self.record(cur, "TaskTimedOut", Some(("taskTimedOutEventDetails", json!({"resourceType": "lambda", "resource": resource, "error": e.error, "cause": e.cause}))));
+                        self.record(cur, "TaskTimedOut", Some(("taskTimedOutEventDetails", json!({"resourceType": resource_type, "resource": resource, "error": e.error, "cause": e.cause}))));
                     }
                     Err(e) => {
-                        self.record(cur, "TaskFailed", Some(("taskFailedEventDetails", json!({"resourceType": "lambda", "resource": resource, "error": e.error, "cause": e.cause}))));
+                        self.record(cur, "TaskFailed", Some(("taskFailedEventDetails", json!({"resourceType": resource_type, "resource": resource, "error": e.error, "cause": e.cause}))));
                     }
                 }
                 outcome
@@ -185,7 +193,28 @@ impl Run<'_> {
         timeout: Option<u64>,
     ) -> Result<Value, StatesError> {
         let _hold = self.exec.clock.hold();
-        let call = self.exec.dispatcher.invoke(function, body);
+        self.timed(self.exec.dispatcher.invoke(function, body), timeout)
+            .await
+    }
+
+    /// Calls a service integration; virtual time stands still while it runs.
+    async fn call(
+        &self,
+        integration: &str,
+        parameters: Value,
+        timeout: Option<u64>,
+    ) -> Result<Value, StatesError> {
+        let _hold = self.exec.clock.hold();
+        self.timed(self.exec.dispatcher.call(integration, parameters), timeout)
+            .await
+    }
+
+    /// `call`, failed with States.Timeout when it outlasts `timeout` seconds.
+    async fn timed(
+        &self,
+        call: BoxFuture<'_, Result<Value, InvokeError>>,
+        timeout: Option<u64>,
+    ) -> Result<Value, StatesError> {
         match timeout {
             None => call.await.map_err(|e| e.into_states_error()),
             Some(secs) => tokio::select! {
