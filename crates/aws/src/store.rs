@@ -195,9 +195,9 @@ pub trait ReplayGuard: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The key guardrail state is kept under for a target.
+/// The key guardrail state is kept under for a target: its workload, for a pod.
 pub fn target_key(target: &Target) -> String {
-    target.to_string()
+    target.guard_key()
 }
 
 /// The key a namespace's budget is counted under (`cluster/namespace`); none for nodes.

@@ -263,6 +263,7 @@ async fn audit_items_are_written_once(store: &(impl IncidentStore + AuditLog + R
         namespace: Some("shop".into()),
         kind: TargetKind::Deployment,
         name: "frontend".into(),
+        owner: None,
     };
     let closing = |outcome: Outcome| Closing {
         outcome,

@@ -44,6 +44,9 @@ fn target(args: &Args) -> Result<Target> {
         namespace: (kind != TargetKind::Node).then(|| args.namespace.clone()),
         kind,
         name: name.to_owned(),
+        owner: (kind == TargetKind::Pod)
+            .then(|| selfheal_core::target::pod_owner(name))
+            .flatten(),
     })
 }
 

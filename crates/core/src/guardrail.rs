@@ -16,6 +16,9 @@ use crate::target::{Target, TargetKind};
 pub struct Policy {
     /// Cluster name for alerts without a `cluster` label.
     pub default_cluster: String,
+    /// The clusters selfheal remediates (`default_cluster` among them): an alert whose
+    /// `cluster` label names another is refused, not acted on with this cluster's access.
+    pub clusters: Vec<String>,
     /// Namespaces actions may touch; `*` allows every namespace that is not denied.
     pub allowed_namespaces: Vec<String>,
     /// Namespaces never touched unless a runbook lists them in `allow_namespaces`.
@@ -40,6 +43,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             default_cluster: "selfheal-dev".into(),
+            clusters: vec!["selfheal-dev".into()],
             allowed_namespaces: vec!["*".into()],
             denied_namespaces: ["kube-system", "kube-public", "kube-node-lease", "selfheal"]
                 .map(String::from)
@@ -96,6 +100,17 @@ impl Policy {
         crate::names::NameRule::EksCluster
             .check(&self.default_cluster)
             .map_err(|e| PolicyError(format!("default_cluster: {e}")))?;
+        for c in &self.clusters {
+            crate::names::NameRule::EksCluster
+                .check(c)
+                .map_err(|e| PolicyError(format!("clusters: {e}")))?;
+        }
+        if !self.clusters.contains(&self.default_cluster) {
+            return Err(PolicyError(format!(
+                "default_cluster {:?} is not in clusters {:?}",
+                self.default_cluster, self.clusters
+            )));
+        }
         Ok(self)
     }
 }
@@ -159,6 +174,11 @@ pub enum Reason {
     NamespaceNotAllowed {
         /// The namespace.
         namespace: String,
+    },
+    /// The alert names a cluster selfheal does not remediate.
+    UnknownCluster {
+        /// The cluster.
+        cluster: String,
     },
     /// A step cannot act on this kind of target.
     KindUnsupported {
@@ -240,6 +260,9 @@ impl fmt::Display for Reason {
             Reason::NamespaceNotAllowed { namespace } => {
                 write!(f, "namespace {namespace} is not on the allow list")
             }
+            Reason::UnknownCluster { cluster } => {
+                write!(f, "cluster {cluster} is not one selfheal remediates")
+            }
             Reason::KindUnsupported { action, kind } => {
                 write!(f, "{action} cannot act on a {kind:?}")
             }
@@ -296,6 +319,7 @@ impl Reason {
         match self {
             Reason::NamespaceDenied { .. } => "namespace-denied",
             Reason::NamespaceNotAllowed { .. } => "namespace-not-allowed",
+            Reason::UnknownCluster { .. } => "unknown-cluster",
             Reason::KindUnsupported { .. } => "kind-unsupported",
             Reason::Cooldown { .. } => "cooldown",
             Reason::BudgetExhausted { .. } => "budget-exhausted",
@@ -396,6 +420,11 @@ fn refusals(
     now: DateTime<Utc>,
 ) -> Vec<Reason> {
     let mut out = Vec::new();
+    if !policy.clusters.contains(&target.cluster) {
+        out.push(Reason::UnknownCluster {
+            cluster: target.cluster.clone(),
+        });
+    }
     if let Some(ns) = &target.namespace {
         let runbook_allows = runbook.allow_namespaces.iter().any(|a| a == ns);
         if policy.denied_namespaces.iter().any(|d| d == ns) && !runbook_allows {

@@ -76,6 +76,54 @@ pub struct Target {
     pub kind: TargetKind,
     /// The object's name.
     pub name: String,
+    /// For a pod, the workload its name says owns it: the guardrails (cooldown, circuit
+    /// breaker) hold for that workload, so crashloop alerts for N pods of one Deployment are one
+    /// target, and remediate refuses to act when the cluster says the owner is another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+/// The workload that owns a pod.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    /// Deployment or StatefulSet.
+    pub kind: TargetKind,
+    /// Its name.
+    pub name: String,
+}
+
+/// The alphabet of `rand.SafeEncodeString`: pod-template-hashes and generateName suffixes.
+const SAFE: &str = "bcdfghjklmnpqrstvwxz2456789";
+
+/// The workload a pod belongs to, as Kubernetes names its pods: a Deployment's are
+/// `<deployment>-<pod-template-hash>-<5 random>`, a StatefulSet's `<statefulset>-<ordinal>`.
+/// `None` for any other name: a bare pod, a DaemonSet's or a Job's (`<name>-<5 random>` says
+/// which controller only to the API server), or a name generateName cut at 63 characters.
+pub fn pod_owner(pod: &str) -> Option<Owner> {
+    let safe = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len()) && s.chars().all(|c| SAFE.contains(c))
+    };
+    let mut parts = pod.rsplitn(3, '-');
+    let (last, middle, rest) = (parts.next()?, parts.next(), parts.next());
+    if let (Some(hash), Some(deployment)) = (middle, rest)
+        && safe(last, 5..=5)
+        && safe(hash, 1..=10)
+        && !deployment.is_empty()
+    {
+        return Some(Owner {
+            kind: TargetKind::Deployment,
+            name: deployment.to_owned(),
+        });
+    }
+    let (statefulset, ordinal) = pod.rsplit_once('-')?;
+    let ordinal_ok = ordinal == "0"
+        || (!ordinal.starts_with('0')
+            && !ordinal.is_empty()
+            && ordinal.bytes().all(|b| b.is_ascii_digit()));
+    (ordinal_ok && !statefulset.is_empty()).then(|| Owner {
+        kind: TargetKind::StatefulSet,
+        name: statefulset.to_owned(),
+    })
 }
 
 /// Why no target could be taken from an alert's labels.
@@ -133,7 +181,19 @@ impl Target {
             namespace,
             kind: *kind,
             name: name.clone(),
+            owner: (*kind == TargetKind::Pod)
+                .then(|| pod_owner(name))
+                .flatten(),
         })
+    }
+
+    /// What the guardrails are kept under: the owning workload for a pod whose name tells it,
+    /// else the object itself (`cluster/namespace/kind/name`).
+    pub fn guard_key(&self) -> String {
+        match (&self.owner, &self.namespace) {
+            (Some(o), Some(ns)) => format!("{}/{ns}/{}/{}", self.cluster, o.kind.label(), o.name),
+            _ => self.to_string(),
+        }
     }
 }
 
@@ -178,6 +238,56 @@ mod tests {
         let t = Target::from_labels(&l, "local").unwrap();
         assert_eq!(t.to_string(), "prod-eu/node/ip-10-0-1-2");
         assert_eq!(t.namespace, None);
+    }
+
+    #[test]
+    fn a_pods_name_tells_its_deployment_or_statefulset() {
+        let owner = |pod: &str| pod_owner(pod).map(|o| (o.kind, o.name));
+        assert_eq!(
+            owner("frontend-5d8f7b9c4-x2kq9"),
+            Some((TargetKind::Deployment, "frontend".into()))
+        );
+        assert_eq!(
+            owner("payments-api-7c9d8b6f5d-4wz5m"),
+            Some((TargetKind::Deployment, "payments-api".into()))
+        );
+        assert_eq!(
+            owner("database-0"),
+            Some((TargetKind::StatefulSet, "database".into()))
+        );
+        assert_eq!(
+            owner("kafka-broker-12"),
+            Some((TargetKind::StatefulSet, "kafka-broker".into()))
+        );
+        // A DaemonSet's or Job's pod, a bare pod, a leading-zero "ordinal", a hash with letters
+        // outside the alphabet (vowels, 0, 1, 3): no owner from the name.
+        for pod in [
+            "node-exporter-x2kq9",
+            "debug",
+            "web-01",
+            "web-abc123-x2kq9",
+            "-0",
+        ] {
+            assert_eq!(owner(pod), None, "{pod}");
+        }
+    }
+
+    #[test]
+    fn pods_of_one_deployment_share_the_guardrails_of_their_deployment() {
+        let pod = |name: &str| {
+            Target::from_labels(&labels(&[("namespace", "shop"), ("pod", name)]), "dev").unwrap()
+        };
+        let (a, b) = (pod("web-5d8f7b9c4-x2kq9"), pod("web-5d8f7b9c4-7hm2v"));
+        assert_ne!(a, b);
+        assert_eq!(a.guard_key(), "dev/shop/deployment/web");
+        assert_eq!(a.guard_key(), b.guard_key());
+        let deployment = Target::from_labels(
+            &labels(&[("namespace", "shop"), ("deployment", "web")]),
+            "dev",
+        )
+        .unwrap();
+        assert_eq!(deployment.guard_key(), a.guard_key());
+        assert_eq!(pod("debug").guard_key(), "dev/shop/pod/debug");
     }
 
     #[test]

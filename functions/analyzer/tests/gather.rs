@@ -51,6 +51,7 @@ fn incident(kind: TargetKind, namespace: Option<&str>, name: &str) -> Incident {
         namespace: namespace.map(str::to_owned),
         kind,
         name: name.into(),
+        owner: None,
     };
     incident
 }

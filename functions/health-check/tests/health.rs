@@ -70,6 +70,7 @@ fn deployment(name: &str) -> Target {
         namespace: Some("shop".into()),
         kind: TargetKind::Deployment,
         name: name.into(),
+        owner: None,
     }
 }
 
@@ -167,6 +168,7 @@ async fn a_not_ready_node_is_healthy_once_cordoned_and_drained() {
         namespace: None,
         kind: TargetKind::Node,
         name: node.into(),
+        owner: None,
     };
     let checker = checker(client.clone(), None, None);
     let since = sim.world().now;

@@ -21,7 +21,7 @@ fn payload(batch: u64, n: u64) -> Vec<u8> {
             json!({
                 "status": "firing",
                 "labels": {"alertname": "KubePodCrashLooping", "severity": "warning",
-                           "namespace": "shop", "pod": format!("backend-{batch}-{i}")},
+                           "namespace": "shop", "pod": format!("backend{batch}x{i}")},
                 "annotations": {"summary": "crash looping"},
                 "startsAt": start.to_rfc3339(), "endsAt": "0001-01-01T00:00:00Z",
             })

@@ -523,13 +523,13 @@ mod tests {
             embedded::policy().unwrap(),
         );
         let out = ingest
-            .notification(&payload(&["web-1"]), now())
+            .notification(&payload(&["web1"]), now())
             .await
             .unwrap();
         assert_eq!(out[0].outcome, Outcome::Refused);
         // The redelivery is answered from the store, not sent to Step Functions again.
         let again = ingest
-            .notification(&payload(&["web-1"]), now())
+            .notification(&payload(&["web1"]), now())
             .await
             .unwrap();
         assert_eq!(again[0].outcome, Outcome::Duplicate);
@@ -541,7 +541,7 @@ mod tests {
     async fn one_alert_twice_in_a_notification_is_handled_once() {
         let ingest = ingest();
         let out = ingest
-            .notification(&payload(&["web-1", "web-1", "web-2"]), now())
+            .notification(&payload(&["web1", "web1", "web2"]), now())
             .await
             .unwrap();
         let outcomes: Vec<_> = out.iter().map(|r| r.outcome).collect();
@@ -553,6 +553,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_alert_for_a_cluster_selfheal_does_not_remediate_is_refused() {
+        let ingest = ingest();
+        let mut payload = payload(&["web1"]);
+        payload.alerts[0]
+            .labels
+            .insert("cluster".into(), "prod-eu".into());
+        let out = ingest.notification(&payload, now()).await.unwrap();
+        assert_eq!(out[0].outcome, Outcome::Refused);
+        assert_eq!(out[0].codes, ["unknown-cluster"]);
+        assert!(ingest.starter().started().is_empty());
+    }
+
+    #[tokio::test]
+    async fn crashloops_of_several_pods_of_one_deployment_open_one_incident() {
+        let ingest = ingest();
+        let pods = [
+            "web-5d8f7b9c4-x2kq9",
+            "web-5d8f7b9c4-7hm2v",
+            "web-5d8f7b9c4-b4nzp",
+            "api-6c7d8f9b5-q8wzt",
+        ];
+        let out = ingest.notification(&payload(&pods), now()).await.unwrap();
+        let outcomes: Vec<_> = out.iter().map(|r| (r.outcome, r.codes.clone())).collect();
+        let cooldown = (Outcome::Refused, vec!["cooldown".to_owned()]);
+        assert_eq!(
+            outcomes,
+            [
+                (Outcome::Accepted, vec![]),
+                cooldown.clone(),
+                cooldown,
+                (Outcome::Accepted, vec![]),
+            ]
+        );
+        assert_eq!(ingest.starter().started().len(), 2, "one per deployment");
+    }
+
+    #[tokio::test]
     async fn the_hourly_budget_refuses_what_it_cannot_pay_for() {
         let ingest = ingest().with_settings(Settings::default());
         // 25 crashloops over five namespaces: no namespace reaches its own budget of 10.
@@ -561,7 +598,7 @@ mod tests {
                 serde_json::json!({
                     "status": "firing",
                     "labels": {"alertname": "KubePodCrashLooping", "severity": "warning",
-                               "namespace": format!("team-{}", i % 5), "pod": format!("web-{i}")},
+                               "namespace": format!("team-{}", i % 5), "pod": format!("web{i}")},
                     "startsAt": "2026-11-25T21:30:00Z",
                 })
             })
@@ -591,7 +628,7 @@ mod tests {
     #[tokio::test]
     async fn a_burst_in_one_namespace_leaves_the_budget_for_the_others() {
         let ingest = ingest().with_settings(Settings::default());
-        let pods: Vec<String> = (0..15).map(|i| format!("web-{i}")).collect();
+        let pods: Vec<String> = (0..15).map(|i| format!("web{i}")).collect();
         let pods: Vec<&str> = pods.iter().map(String::as_str).collect();
         let out = ingest.notification(&payload(&pods), now()).await.unwrap();
         let refused: Vec<_> = out
@@ -613,13 +650,13 @@ mod tests {
     async fn an_open_circuit_refuses_and_waits_for_a_human() {
         let ingest = ingest();
         let target = Target::from_labels(
-            &payload(&["web-1"]).alerts[0].labels,
+            &payload(&["web1"]).alerts[0].labels,
             &embedded::policy().unwrap().default_cluster,
         )
         .unwrap();
         ingest.store().set_failures(&target, 3);
         let out = ingest
-            .notification(&payload(&["web-1"]), now())
+            .notification(&payload(&["web1"]), now())
             .await
             .unwrap();
         assert_eq!(out[0].outcome, Outcome::Refused);

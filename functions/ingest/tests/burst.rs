@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 fn alert(i: usize) -> Value {
     json!({"status": "firing", "startsAt": "2026-11-25T21:30:00Z",
         "labels": {"alertname": "KubePodCrashLooping", "severity": "warning",
-                   "namespace": format!("team-{}", i % 50), "pod": format!("web-{i}")}})
+                   "namespace": format!("team-{}", i % 50), "pod": format!("web{i}")}})
 }
 
 /// Groups of up to 100 alerts; from the second group on, 30% of each are alerts seen before.

@@ -60,11 +60,10 @@ async fn accepted_once_then_duplicate_on_redelivery() {
     let id = first["alerts"][0]["incident_id"].as_str().unwrap();
     let item = env.item(id).await.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "accepted");
-    assert!(
-        item["target"]
-            .as_s()
-            .unwrap()
-            .starts_with("selfheal-dev/shop/pod/")
+    // The first alert is a backend pod's: its guardrails are kept under its deployment.
+    assert_eq!(
+        item["target"].as_s().unwrap(),
+        "selfheal-dev/shop/deployment/backend"
     );
     assert!(item.contains_key("ttl"));
     assert!(!item.contains_key("claim_token"), "the claim is released");
@@ -152,10 +151,10 @@ async fn refusals_are_recorded_with_their_reasons() {
     assert!(env.executions().await.is_empty());
 
     // Cooldown: a new episode on the same pod five minutes after the first was acted on.
-    let first = one_alert("web-1", "2026-11-25T21:00:00Z");
+    let first = one_alert("web1", "2026-11-25T21:00:00Z");
     let (_, body) = deliver(&ingest, bearer(TOKEN), &first, now()).await;
     assert_eq!(body["alerts"][0]["outcome"], "accepted");
-    let second = one_alert("web-1", "2026-11-25T21:33:00Z");
+    let second = one_alert("web1", "2026-11-25T21:33:00Z");
     let later = now() + TimeDelta::minutes(5);
     let (_, body) = deliver(&ingest, bearer(TOKEN), &second, later).await;
     assert_eq!(body["alerts"][0]["outcome"], "refused", "{body}");
@@ -192,7 +191,7 @@ async fn the_kill_switch_turns_incidents_into_dry_runs() {
     let (_, body) = deliver(
         &ingest,
         bearer(TOKEN),
-        &one_alert("api-1", "2026-11-25T21:00:00Z"),
+        &one_alert("api1", "2026-11-25T21:00:00Z"),
         now(),
     )
     .await;
@@ -307,7 +306,7 @@ async fn a_dynamodb_failure_is_a_503_and_the_retry_completes_it() {
             DynamoStore::with_client(dynamo, TABLE),
             SfnStarter::new(&env.config, &env.state_machine),
         );
-        let body = one_alert(&format!("pod-{fail_after}"), "2026-11-25T21:00:00Z");
+        let body = one_alert(&format!("pod{fail_after}"), "2026-11-25T21:00:00Z");
         let (status, answer) = deliver(&ingest, bearer(TOKEN), &body, now()).await;
         assert_eq!(status, 503, "fail after {fail_after}: {answer}");
         let (status, answer) = deliver(&ingest, bearer(TOKEN), &body, now()).await;

@@ -32,6 +32,7 @@ pub struct Remediator {
     catalog: Arc<Catalog>,
     drain_retry: Duration,
     clock: Clock,
+    cluster: Option<String>,
 }
 
 /// Where "now" comes from: the wall clock, or the lab's virtual one (the cluster's time there).
@@ -47,7 +48,15 @@ impl Remediator {
             catalog,
             drain_retry: Duration::from_secs(5),
             clock: Arc::new(Utc::now),
+            cluster: None,
         }
+    }
+
+    /// Acts only on incidents for `cluster` (the EKS cluster its client reaches): an incident
+    /// for another cluster is refused, never run with this cluster's access.
+    pub fn with_cluster(mut self, cluster: Option<String>) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Reads the time from `clock` (the cluster's clock, where it is not the wall clock).
@@ -78,6 +87,14 @@ impl Remediator {
             return Err(RemediateError::Refused(format!(
                 "the incident's copy of runbook {} differs from the catalog's",
                 runbook.id
+            )));
+        }
+        if let Some(mine) = &self.cluster
+            && *mine != incident.target.cluster
+        {
+            return Err(RemediateError::Refused(format!(
+                "the incident is for cluster {}; this function acts on {mine}",
+                incident.target.cluster
             )));
         }
         let step = runbook.steps.get(request.step).ok_or_else(|| {
@@ -121,7 +138,11 @@ impl Remediator {
             (
                 Step::RestartPods {} | Step::Scale { .. } | Step::Rollback { .. },
                 TargetKind::Pod,
-            ) => actions::owning_deployment(&self.client, &ns, &target.name).await?,
+            ) => {
+                let owner = actions::owning_deployment(&self.client, &ns, &target.name).await?;
+                guarded_owner(&target, &owner)?;
+                owner
+            }
             _ => target.name.clone(),
         };
         let object = match step {
@@ -197,7 +218,25 @@ impl Remediator {
         };
         Ok(result(changed, change, summary, false, symptom))
     }
+}
 
+/// The guardrails were reserved for the workload the pod's name gave (its `owner`): acting on
+/// the deployment the cluster says owns the pod, when that is another, would act outside them.
+fn guarded_owner(target: &selfheal_core::Target, deployment: &str) -> Result<(), RemediateError> {
+    match &target.owner {
+        Some(o) if o.kind != TargetKind::Deployment || o.name != deployment => {
+            Err(RemediateError::Refused(format!(
+                "pod {} belongs to deployment {deployment}, but the incident's guardrails hold for {} {}",
+                target.name,
+                o.kind.label(),
+                o.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Remediator {
     /// What the cluster says now, for the guardrails: replicas of the workload, node counts.
     async fn live_state(
         &self,
@@ -240,5 +279,33 @@ impl Remediator {
             });
         }
         Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str) -> selfheal_core::Target {
+        let labels = [("namespace", "shop"), ("pod", name)]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        selfheal_core::Target::from_labels(&labels, "dev").unwrap()
+    }
+
+    #[test]
+    fn a_pod_is_acted_on_only_through_the_workload_its_guardrails_hold_for() {
+        assert!(guarded_owner(&pod("web-5d8f7b9c4-x2kq9"), "web").is_ok());
+        // The name says web, the cluster says payments owns it: refused.
+        let err = guarded_owner(&pod("web-5d8f7b9c4-x2kq9"), "payments").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("guardrails hold for deployment web"),
+            "{err}"
+        );
+        // A StatefulSet's pod is never acted on as a deployment's.
+        assert!(guarded_owner(&pod("db-0"), "db").is_err());
+        // A name that tells no owner was guarded as the pod itself.
+        assert!(guarded_owner(&pod("debug"), "web").is_ok());
     }
 }

@@ -660,6 +660,19 @@ async fn guardrails_hold_at_remediation_time_too() {
         .await
         .unwrap_err();
     assert!(matches!(err, RemediateError::Refused(_)), "{err}");
+    // An incident for another cluster is refused by the function that reaches this one.
+    let inc = incident(
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    );
+    let err = remediator(&client)
+        .with_cluster(Some("prod-eu".into()))
+        .run(&request(&inc, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RemediateError::Refused(ref m) if m.contains("this function acts on prod-eu")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

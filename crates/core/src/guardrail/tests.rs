@@ -13,19 +13,21 @@ fn now() -> DateTime<Utc> {
 
 fn deployment(ns: &str) -> Target {
     Target {
-        cluster: "local".into(),
+        cluster: "selfheal-dev".into(),
         namespace: Some(ns.into()),
         kind: TargetKind::Deployment,
         name: "backend".into(),
+        owner: None,
     }
 }
 
 fn node() -> Target {
     Target {
-        cluster: "local".into(),
+        cluster: "selfheal-dev".into(),
         namespace: None,
         kind: TargetKind::Node,
         name: "ip-10-0-1-2".into(),
+        owner: None,
     }
 }
 
@@ -482,4 +484,35 @@ fn reasons_serialize_with_their_code() {
         json,
         serde_json::json!({"code": "budget-exhausted", "used": 3, "limit": 2})
     );
+}
+
+#[test]
+fn a_cluster_selfheal_does_not_remediate_is_refused() {
+    let mut target = deployment("shop");
+    target.cluster = "prod-eu".into();
+    let v = decide_with(
+        &target,
+        &restart(),
+        &Policy::default(),
+        &GuardrailState::default(),
+    );
+    assert_eq!(v.decision, Decision::Refuse);
+    assert_eq!(
+        v.reasons,
+        [Reason::UnknownCluster {
+            cluster: "prod-eu".into()
+        }]
+    );
+    assert_eq!(v.reasons[0].code(), "unknown-cluster");
+    // A policy that names it remediates it.
+    let policy = Policy::from_json(
+        r#"{"default_cluster": "selfheal-dev", "clusters": ["selfheal-dev", "prod-eu"]}"#,
+    )
+    .unwrap();
+    let v = decide_with(&target, &restart(), &policy, &GuardrailState::default());
+    assert_eq!(v.decision, Decision::Run);
+    // The default cluster must be one of them.
+    let err = Policy::from_json(r#"{"default_cluster": "prod-us", "clusters": ["prod-eu"]}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("not in clusters"), "{err}");
 }

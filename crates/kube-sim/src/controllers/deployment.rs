@@ -210,14 +210,21 @@ pub(crate) fn status(w: &mut World) {
     }
 }
 
-/// The pod-template-hash of a template (without its own hash label).
+/// The pod-template-hash of a template (without its own hash label), spelled as Kubernetes
+/// spells it: a 32-bit hash in decimal, each digit mapped onto `rand.SafeEncodeString`'s
+/// alphabet, so ReplicaSet and pod names look as on a real cluster (`frontend-5d8f7b9c4-x2kq9`).
 fn template_hash(template: &Value) -> String {
+    const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut t = template.clone();
     if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
         labels.remove(HASH);
     }
     let digest = Sha256::digest(t.to_string().as_bytes());
-    hex::encode(&digest[..5])
+    let hash = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    hash.to_string()
+        .bytes()
+        .map(|b| SAFE[usize::from(b) % SAFE.len()] as char)
+        .collect()
 }
 
 #[cfg(test)]
