@@ -1,93 +1,303 @@
 //! Redaction: secrets and personal data out of logs, events, annotations and labels before
-//! anything is stored or sent. One pass of one precompiled regex; each value becomes a typed
-//! placeholder (`[REDACTED:aws_access_key:1]`) that is stable within one [`Redactor`] (one
-//! incident), so "the same key in two places" survives. Hashes, UUIDs, digests, pod names and
-//! trace ids are left alone: every pattern is anchored on a prefix or a context.
+//! anything is stored or sent. Private keys are found by a linear scan for their PEM markers
+//! (a BEGIN line cut off included); everything else in one pass of one precompiled
+//! multi-pattern automaton. Each value becomes a typed placeholder (`[REDACTED:aws_access_key:1]`)
+//! that is stable within one [`Redactor`] (one incident), so "the same key in two places"
+//! survives. Hashes, UUIDs, digests, pod names and trace ids are left alone: every pattern is
+//! anchored on a prefix or a context, and a keyed value is taken only under a key that names a
+//! secret (not `secretName`, `max_tokens` or `password_file`).
+//!
+//! No input makes it super-linear: a partial match that could stay open across the text (an
+//! e-mail's local part, a URL's user and password) is bounded, and PEM blocks, whose body can be
+//! kilobytes, are not in the automaton at all.
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use regex_automata::meta;
 
+/// Names a key whose value is a secret, in any casing and with any prefix or suffix
+/// (`DB_PASSWORD`, `dbPassword`, `spring.datasource.password`, `X-Api-Key`).
+const SECRET_KEY: &str = r"(?i-u:(?:password|passwd|passphrase|pwd|secret|token|api[_.-]?key|apikey|credentials?|private[_.-]?key|access[_.-]?key|encryption[_.-]?key|signing[_.-]?key|stripe[_.-]?key|license[_.-]?key|master[_.-]?key|sig|signature|auth[_.-]?token|authtoken|creds)[A-Za-z0-9_.-]*|(?:pass|auth)(?:[_.-][A-Za-z0-9_.-]*)?)";
+
+/// A keyed value: up to the next separator, or a quoted string (spaces allowed).
+const VALUE: &str = r#"(?:"(?P<quoted>[^"\\\n\r]{3,})"|'(?P<single>[^'\n\r]{3,})'|(?P<value>[^\t\n\r "',;&}\\]{4,}))"#;
+
 /// The kinds, in the order they are tried; the first that matches at a position wins.
-const PATTERNS: &[(&str, &str)] = &[
-    (
-        "private_key",
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.)*?-----END [A-Z ]*PRIVATE KEY-----",
-    ),
-    (
-        "url_credentials",
-        r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]*://[^\t\n\r :/@]+:[^\t\n\r @/]+@",
-    ),
-    (
-        "slack_webhook",
-        r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+",
-    ),
-    (
-        "jwt",
-        r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    ),
-    ("bearer", r"(?i)(?-u:\b)bearer[\t ]+[A-Za-z0-9._~+/=-]{16,}"),
-    (
-        "basic_auth",
-        r"(?i)(?-u:\b)basic[\t ]+[A-Za-z0-9+/]{12,}={0,2}",
-    ),
-    (
-        "aws_access_key",
-        r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?-u:\b)",
-    ),
-    (
-        "github_token",
-        r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})(?-u:\b)",
-    ),
-    ("slack_token", r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}"),
-    (
-        "stripe_key",
-        r"(?-u:\b)(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}(?-u:\b)",
-    ),
-    ("google_api_key", r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)"),
-    ("anthropic_key", r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai_key", r"(?-u:\b)sk-(?:proj-)?[A-Za-z0-9_-]{20,}"),
-    ("npm_token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)"),
-    // key=value, key: value and "key": "value" for the usual names and spellings; only the
-    // value is replaced.
-    (
-        "secret",
-        r#"(?i)(?-u:\b)(?:password|passwd|pwd|secret|client_secret|token|access_token|refresh_token|api[_-]?key|apikey|aws_secret_access_key|secret_key)"?[\t ]*[:=][\t ]*"?(?P<value>[^\t\n\r "',;&}]{4,})"#,
-    ),
-    (
-        "email",
-        r"(?-u:\b)[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?-u:\b)",
-    ),
-    ("card", r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)"),
-    (
-        "phone",
-        r"(?:\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4})(?-u:\b)",
-    ),
-    (
-        "ip",
-        r"(?-u:\b)(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?-u:\b)",
-    ),
-];
+static PATTERNS: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+    let key = SECRET_KEY;
+    vec![
+        (
+            "url_credentials",
+            // `scheme://user:password@`, the user possibly empty (`redis://:password@`).
+            r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\t\n\r :/@]*:[^\t\n\r @/]+@"
+                .into(),
+        ),
+        (
+            "slack_webhook",
+            r"https://hooks\.slack\.com/services/[A-Za-z0-9/]+".into(),
+        ),
+        (
+            "jwt",
+            r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}".into(),
+        ),
+        (
+            "bearer",
+            r"(?-u:\b)(?i-u:bearer)[\t ]+[A-Za-z0-9._~+/=-]{16,}".into(),
+        ),
+        (
+            "basic_auth",
+            r"(?-u:\b)(?i-u:basic)[\t ]+[A-Za-z0-9+/]{12,}={0,2}".into(),
+        ),
+        (
+            "aws_access_key",
+            r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?-u:\b)".into(),
+        ),
+        (
+            "github_token",
+            r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})(?-u:\b)".into(),
+        ),
+        (
+            "slack_token",
+            // Bot, user and legacy tokens (xoxb-, xoxp-...) and app-level tokens (xapp-).
+            r"(?-u:\b)(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}".into(),
+        ),
+        (
+            "stripe_key",
+            r"(?-u:\b)(?:(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,})(?-u:\b)"
+                .into(),
+        ),
+        (
+            "google_api_key",
+            r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)".into(),
+        ),
+        ("anthropic_key", r"(?-u:\b)sk-ant-[A-Za-z0-9_-]{20,}".into()),
+        (
+            "openai_key",
+            r"(?-u:\b)sk-(?:proj-)?[A-Za-z0-9_-]{20,}".into(),
+        ),
+        ("npm_token", r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)".into()),
+        (
+            "aws_secret_key",
+            // `aws configure set aws_secret_access_key V` has no `=`.
+            r"(?i-u:aws_secret_access_key)[\t :=]+(?P<value>[A-Za-z0-9/+]{40})".into(),
+        ),
+        (
+            "secret",
+            // Go's %+v of a Kubernetes EnvVar: `Name:DB_PASSWORD,Value:...`.
+            format!(
+                r#"Name:"?[A-Za-z0-9_.-]*{key}"?,[\t ]*Value:"?(?P<value>[^,}}\s"]+)"#
+            ),
+        ),
+        (
+            "secret",
+            // key=value, key: value, "key": "value", \"key\":\"value\", --key=value, Key:value.
+            format!(r#"{key}(?:\\?["'])?[\t ]*(?:[:=]|%3[dD])[\t ]*(?:\\?["'](?P<escaped>[^"'\\\n\r]{{3,}})\\?["']|{VALUE})"#),
+        ),
+        (
+            "secret",
+            // A command-line flag with its value after a space: --password V, --api-key V.
+            format!(r"(?-u:\B)--[A-Za-z0-9-]*{key}[\t ]+(?P<value>[^\t\n\r -][^\t\n\r ]{{3,}})"),
+        ),
+        (
+            "secret",
+            // Prose: "set the admin password to V", "the API key is V", "use token V for".
+            r"(?-u:\b)(?i-u:password|passphrase|secret|api[ _-]?key|token)[\t ]+(?:(?i-u:is|to|was|=)[\t ]+)?(?P<prose>[A-Za-z0-9._~+/=#!%*&$@-]{8,})".into(),
+        ),
+        (
+            "person",
+            // A person's name under an identity key (two or three capitalised words), or after
+            // "opened by", "for customer".
+            r#"(?:(?-u:\b)(?:user|username|user_name|customer|customer_name|name|full_name|fullname|display_name|owner|account_holder|cardholder|author)(?:\\?["'])?[\t ]*[:=][\t ]*\\?["']?|(?:(?:opened|reported|created|requested|submitted|approved) by|for customer)[\t ]+)(?P<value>[A-Z][a-z]+(?:[ ][A-Z][a-z'-]+){1,2})"#.into(),
+        ),
+        (
+            "email",
+            r"(?-u:\b)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?-u:\b)".into(),
+        ),
+        (
+            "card",
+            // Visa, Mastercard, Amex and Discover lengths and prefixes, spaced or dashed; the
+            // Luhn check follows.
+            r"(?-u:\b)(?:4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|6011|65[0-9]{2}|3[47][0-9]{2})(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{3,4}(?-u:\b)".into(),
+        ),
+        (
+            "phone",
+            r"(?:\+[1-9][0-9]{0,2}[ .-]?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4})(?-u:\b)".into(),
+        ),
+        (
+            "ip",
+            r"(?-u:\b)(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?-u:\b)".into(),
+        ),
+    ]
+});
 
 /// All patterns in one multi-pattern automaton: one pass finds each match and which pattern
 /// made it, without capture groups (which would cost a second, slower engine per match).
 static ENGINE: LazyLock<meta::Regex> = LazyLock::new(|| {
-    let patterns: Vec<&str> = PATTERNS.iter().map(|(_, re)| *re).collect();
+    let patterns: Vec<&str> = PATTERNS.iter().map(|(_, re)| re.as_str()).collect();
     // ASCII word boundaries (`(?-u:\b)`) keep it on the fast DFA engines.
     meta::Regex::new_many(&patterns).expect("the patterns compile")
 });
 
-/// The `secret` pattern alone, for its `value` group: the key stays, the value goes.
-static SECRET: LazyLock<Regex> = LazyLock::new(|| {
-    let (_, re) = PATTERNS
+/// Each pattern again, with its capture groups, for the few kinds where only a part goes (the
+/// value of key=value); run on the match alone.
+static CAPTURES: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
+    PATTERNS
         .iter()
-        .find(|(kind, _)| *kind == "secret")
-        .expect("a secret pattern");
-    Regex::new(re).expect("the secret pattern compiles")
+        .map(|(_, re)| {
+            re.contains("(?P<")
+                .then(|| Regex::new(re).expect("the pattern compiles"))
+        })
+        .collect()
 });
+
+/// Key spellings that contain a secret word but name something else: `secretName: db-creds`,
+/// `max_tokens`, `password_file`, `passwordless`, `token_type`.
+fn names_no_secret(key: &str) -> bool {
+    let key: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    const SUFFIXES: [&str; 28] = [
+        "name",
+        "names",
+        "ref",
+        "file",
+        "path",
+        "dir",
+        "type",
+        "length",
+        "len",
+        "count",
+        "size",
+        "less",
+        "used",
+        "limit",
+        "hint",
+        "policy",
+        "expiry",
+        "expiresat",
+        "ttl",
+        "field",
+        "tokens",
+        "id",
+        "variable",
+        "var",
+        "url",
+        "uri",
+        "endpoint",
+        "secrets",
+    ];
+    const PREFIXES: [&str; 7] = ["max", "min", "num", "total", "public", "csrf", "xsrf"];
+    SUFFIXES.iter().any(|s| key.ends_with(s) && key != *s)
+        || PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Whether the key's own word is a secret whatever its value looks like (`DB_PASSWORD`,
+/// `client_secret`, `X-Api-Key`, `adminPass`, `db_pwd`); `token` and `sig` also name session
+/// handles and object ids, and a bare `PWD` is the working directory when its value is a path,
+/// so those values must look like a credential.
+fn names_a_secret(key: &str, value: &str) -> bool {
+    let key: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    [
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "apikey",
+        "credential",
+        "privatekey",
+        "accesskey",
+        "encryptionkey",
+        "signingkey",
+        "stripekey",
+        "licensekey",
+        "masterkey",
+    ]
+    .iter()
+    .any(|w| key.contains(w))
+        || key.ends_with("pass")
+        || (key.ends_with("pwd") && (key != "pwd" || !value.starts_with(['/', '~'])))
+}
+
+/// A credential as tokens are written: 12 or more characters of a base64, hex or URL-safe
+/// alphabet, mixing at least two of lower case, upper case and digits (not `AppWindowToken{..`,
+/// `android.os.BinderProxy@2bd79ce` or `sigio_handler_active`).
+fn looks_random(value: &str) -> bool {
+    let alphabet = value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_+/=~".contains(&b));
+    let classes = [
+        value.bytes().any(|b| b.is_ascii_lowercase()),
+        value.bytes().any(|b| b.is_ascii_uppercase()),
+        value.bytes().any(|b| b.is_ascii_digit()),
+    ]
+    .iter()
+    .filter(|c| **c)
+    .count();
+    value.len() >= 12 && alphabet && classes >= 2
+}
+
+/// A value stops at `&`, which ends a query parameter; in a password it does not: the value
+/// goes on over each `&` not followed by `name=` (the next parameter).
+fn extend_over_ampersands(text: &str, mut end: usize) -> usize {
+    const STOP: &[u8] = b"\t\n\r \"',;}\\";
+    let bytes = text.as_bytes();
+    while bytes.get(end) == Some(&b'&') {
+        let rest = &bytes[end + 1..];
+        let run = rest
+            .iter()
+            .take_while(|b| !STOP.contains(b) && **b != b'&')
+            .count();
+        let next_param = rest[..run]
+            .iter()
+            .position(|b| *b == b'=')
+            .is_some_and(|i| {
+                i > 0
+                    && rest[..i]
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-[]".contains(b))
+            });
+        if next_param {
+            break;
+        }
+        end += 1 + run;
+    }
+    end
+}
+
+/// Values that are not secrets whatever the key says.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim_matches(|c| c == '"' || c == '\'');
+    let lower = v.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "true"
+            | "false"
+            | "null"
+            | "none"
+            | "nil"
+            | "undefined"
+            | "redacted"
+            | "<redacted>"
+            | "[redacted]"
+            | "****"
+            | "********"
+            | "<nil>"
+            | "bearer"
+    ) || v.starts_with('$')
+        || v.starts_with("[REDACTED:")
+        || v.starts_with("{{")
+        || v.chars().all(|c| c == '*')
+}
 
 /// What to redact beyond secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +333,12 @@ impl Redactor {
     pub fn redact(&mut self, text: &str) -> String {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        for m in ENGINE.find_iter(text) {
-            out.push_str(&text[last..m.start()]);
-            let (kind, _) = PATTERNS[m.pattern().as_usize()];
-            self.replace(kind, &text[m.range()], &mut out);
-            last = m.end();
+        for f in find(text, self.options) {
+            out.push_str(&text[last..f.range.start]);
+            let n = self.number(f.kind, &text[f.range.clone()]);
+            // Writing to a String cannot fail.
+            let _ = write!(out, "[REDACTED:{}:{n}]", f.kind);
+            last = f.range.end;
         }
         out.push_str(&text[last..]);
         out
@@ -150,30 +361,6 @@ impl Redactor {
         }
     }
 
-    /// Appends the replacement of one match of `kind` to `out`: its placeholder, or the match
-    /// itself when it is a look-alike (a non-Luhn number) or a kind switched off.
-    fn replace(&mut self, kind: &'static str, text: &str, out: &mut String) {
-        let keep = match kind {
-            "card" => !luhn(text),
-            "ip" => !self.options.ips,
-            _ => false,
-        };
-        if keep {
-            out.push_str(text);
-            return;
-        }
-        // For key=value only the value goes; the key stays for the reader.
-        let (start, end) = match SECRET.captures(text).and_then(|c| c.name("value")) {
-            Some(v) if kind == "secret" => (v.start(), v.end()),
-            _ => (0, text.len()),
-        };
-        out.push_str(&text[..start]);
-        let n = self.number(kind, &text[start..end]);
-        // Writing to a String cannot fail.
-        let _ = write!(out, "[REDACTED:{kind}:{n}]");
-        out.push_str(&text[end..]);
-    }
-
     fn number(&mut self, kind: &'static str, value: &str) -> u32 {
         let seen = self.numbers.entry(kind).or_default();
         if let Some(n) = seen.get(value) {
@@ -185,6 +372,183 @@ impl Redactor {
         seen.insert(value.to_owned(), n);
         n
     }
+}
+
+/// One stretch of text that redaction replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The kind (`secret`, `email`, `aws_access_key`...), as the placeholder names it.
+    pub kind: &'static str,
+    /// Where it is in the text (bytes).
+    pub range: std::ops::Range<usize>,
+}
+
+/// What redaction replaces in `text`, in order: private keys, then every match but the
+/// look-alikes (a non-Luhn number, a key that only mentions a secret) and the kinds `options`
+/// switch off; for key=value only the value.
+pub fn find(text: &str, options: Options) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    // The automaton runs on the text between private keys.
+    for key in private_keys(text) {
+        matches(text, at..key.start, options, &mut out);
+        at = key.end;
+        out.push(Finding {
+            kind: "private_key",
+            range: key,
+        });
+    }
+    matches(text, at..text.len(), options, &mut out);
+    out
+}
+
+/// The automaton's findings in `text[within]`.
+fn matches(text: &str, within: Range<usize>, options: Options, out: &mut Vec<Finding>) {
+    let input = regex_automata::Input::new(text).range(within.clone());
+    for m in ENGINE.find_iter(input) {
+        let (kind, _) = &PATTERNS[m.pattern().as_usize()];
+        let matched = &text[m.range()];
+        let keep = match *kind {
+            // An id's digits (`blk_-5471...`) are not a card, even when they pass Luhn.
+            "card" => !luhn(matched) || text[..m.start()].ends_with(['-', '_']),
+            "ip" => !options.ips,
+            _ => false,
+        };
+        if keep {
+            continue;
+        }
+        let range = match &CAPTURES[m.pattern().as_usize()] {
+            None => m.range(),
+            // Only the value goes; the key stays for the reader.
+            Some(re) => {
+                let Some(caps) = re.captures(matched) else {
+                    continue;
+                };
+                let Some(value) = ["value", "quoted", "single", "escaped", "prose"]
+                    .iter()
+                    .find_map(|g| caps.name(g))
+                else {
+                    continue;
+                };
+                // In prose a secret word is followed by ordinary words too ("password
+                // combination."): only a value with a digit or a symbol counts.
+                if caps.name("prose").is_some()
+                    && !value
+                        .as_str()
+                        .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+                        .bytes()
+                        .any(|b| b.is_ascii_digit() || b"#!%*&$@+/=_~".contains(&b))
+                {
+                    continue;
+                }
+                if *kind == "secret" && caps.name("prose").is_none() {
+                    // The whole key: the match starts at the secret word, its prefix before it.
+                    let key_start = text[..m.start()]
+                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+                        .map_or(0, |i| i + 1);
+                    let key_end = m.start() + value.start();
+                    let key = text[key_start..key_end]
+                        .trim_start_matches("Name:")
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
+                        .find(|s| !s.is_empty() && *s != "Name")
+                        .unwrap_or("");
+                    let quoted = caps.name("value").is_none();
+                    if names_no_secret(key)
+                        || is_placeholder(value.as_str())
+                        || (!quoted
+                            && !names_a_secret(key, value.as_str())
+                            && !looks_random(value.as_str()))
+                    {
+                        continue;
+                    }
+                }
+                let end = extend_over_ampersands(text, m.start() + value.end()).min(within.end);
+                let range = m.start() + value.start()..end;
+                // A value with a format of its own (`token ghp_...`) is named by it.
+                if let Some(specific) = specific_kind(text, &range) {
+                    out.push(Finding {
+                        kind: specific,
+                        range,
+                    });
+                    continue;
+                }
+                range
+            }
+        };
+        // A value extended over `&` may reach into the next match: one finding covers both.
+        if let Some(prev) = out.last_mut()
+            && range.start < prev.range.end
+        {
+            prev.range.end = prev.range.end.max(range.end);
+            continue;
+        }
+        out.push(Finding { kind, range });
+    }
+}
+
+/// The kind of a credential format that is exactly `text[range]` (a GitHub or Stripe token
+/// under a generic key), if any.
+fn specific_kind(text: &str, range: &Range<usize>) -> Option<&'static str> {
+    let input = regex_automata::Input::new(text)
+        .range(range.clone())
+        .anchored(regex_automata::Anchored::Yes);
+    let m = ENGINE.search(&input)?;
+    let (kind, _) = &PATTERNS[m.pattern().as_usize()];
+    (m.end() == range.end && !matches!(*kind, "secret" | "person")).then_some(*kind)
+}
+
+/// PEM private keys: `-----BEGIN ... PRIVATE KEY-----` to its END line, or, when the BEGIN line
+/// was cut off (a truncated log), the base64 lines right before an END line. One pass over the
+/// markers, so any number of unmatched BEGIN lines costs linear time.
+fn private_keys(text: &str) -> Vec<Range<usize>> {
+    const END: &str = "-----END ";
+    const TAIL: &str = "PRIVATE KEY-----";
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(END) {
+        let end_at = from + i;
+        // The END line: "-----END <LABEL> PRIVATE KEY-----", the label in capitals.
+        let rest = &text[end_at + END.len()..];
+        let label = rest.find(TAIL).filter(|&j| {
+            rest[..j]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b' ')
+        });
+        let Some(j) = label else {
+            from = end_at + END.len();
+            continue;
+        };
+        let end = end_at + END.len() + j + TAIL.len();
+        let floor = out.last().map_or(0, |r| r.end);
+        let region = &text[floor..end_at];
+        let start = match region.rfind("-----BEGIN ") {
+            Some(b) => floor + b,
+            // No BEGIN since the last key: the base64 lines just before the END line.
+            None => {
+                let mut start = end_at;
+                let mut pos = region.trim_end_matches(['\r', '\n']).len();
+                loop {
+                    let line_start = region[..pos].rfind('\n').map_or(0, |i| i + 1);
+                    let line = region[line_start..pos].trim_end_matches('\r');
+                    let base64 = line
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+                    if line.is_empty() || !base64 {
+                        break;
+                    }
+                    start = floor + line_start;
+                    if line_start == 0 {
+                        break;
+                    }
+                    pos = line_start - 1;
+                }
+                start
+            }
+        };
+        out.push(start..end);
+        from = end;
+    }
+    out
 }
 
 /// Whether the digits of `s` pass the Luhn check (card numbers do; most long numbers do not).
@@ -225,7 +589,7 @@ mod tests {
             ),
             (
                 "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "aws_secret_access_key=[REDACTED:secret:1]",
+                "aws_secret_access_key=[REDACTED:aws_secret_key:1]",
             ),
             (
                 "token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB",
@@ -293,6 +657,85 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_a_secret_key_and_where_values_hide() {
+        let cases = [
+            ("dbPassword=Winter2024!", "dbPassword=[REDACTED:secret:1]"),
+            ("DbPassword: Winter2024!", "DbPassword: [REDACTED:secret:1]"),
+            (
+                "REDIS_PASSWORD=Winter2024!",
+                "REDIS_PASSWORD=[REDACTED:secret:1]",
+            ),
+            (
+                "spring.datasource.password=W1nter",
+                "spring.datasource.password=[REDACTED:secret:1]",
+            ),
+            (
+                "GET /cb?page=2&access_token=aB3dE5fG7hJ9kL1m&x=1",
+                "GET /cb?page=2&access_token=[REDACTED:secret:1]&x=1",
+            ),
+            (
+                "run.sh --db-password Winter2024! --verbose",
+                "run.sh --db-password [REDACTED:secret:1] --verbose",
+            ),
+            (
+                "Set the admin password to Winter2024! now",
+                "Set the admin password to [REDACTED:secret:1] now",
+            ),
+            (
+                "EnvVar{Name:DB_PASSWORD,Value:s3cr3t-value,ValueFrom:nil,}",
+                "EnvVar{Name:DB_PASSWORD,Value:[REDACTED:secret:1],ValueFrom:nil,}",
+            ),
+            (
+                "&{User:app Password:Winter2024& SSLMode:require}",
+                "&{User:app Password:[REDACTED:secret:1] SSLMode:require}",
+            ),
+            (
+                r#""body":"{\"password\":\"Winter2024!\"}""#,
+                r#""body":"{\"password\":\"[REDACTED:secret:1]\"}""#,
+            ),
+            ("password%3DWinter2024%21", "password%3D[REDACTED:secret:1]"),
+            (
+                "redis://:Winter2024!@redis:6379",
+                "[REDACTED:url_credentials:1]redis:6379",
+            ),
+            (
+                "passphrase=\"correct horse battery\"",
+                "passphrase=\"[REDACTED:secret:1]\"",
+            ),
+            (
+                "STRIPE_WEBHOOK_SECRET=whsec_abcdefghijklmnopqrstuvwxyz012345",
+                "STRIPE_WEBHOOK_SECRET=[REDACTED:stripe_key:1]",
+            ),
+            (
+                "--app-token xapp-1-A012345ABCD-1234567890123-0123456789abcdef",
+                "--app-token [REDACTED:slack_token:1]",
+            ),
+            (
+                "{\"customer_name\": \"Jane Doe\"}",
+                "{\"customer_name\": \"[REDACTED:person:1]\"}",
+            ),
+            (
+                "user=\"John Smith\" logged in",
+                "user=\"[REDACTED:person:1]\" logged in",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact(input), want, "{input}");
+        }
+        assert_eq!(
+            redact("whsec_abcdefghijklmnopqrstuvwxyz012345"),
+            "[REDACTED:stripe_key:1]"
+        );
+        assert_eq!(
+            redact("xapp-1-A012345ABCD-1234567890123-0123456789abcdef"),
+            "[REDACTED:slack_token:1]"
+        );
+        // A key whose BEGIN line the log cut off.
+        let cut = "+ cat key.pem\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\nabcdEFGH0123==\n-----END RSA PRIVATE KEY-----\ndone";
+        assert_eq!(redact(cut), "+ cat key.pem\n[REDACTED:private_key:1]\ndone");
+    }
+
+    #[test]
     fn look_alikes_survive() {
         for keep in [
             "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -303,6 +746,12 @@ mod tests {
             "at 2026-11-25T21:30:00Z exit code 137",
             "order 1234567890123 total",
             "image ghcr.io/shop/backend:2.1.0",
+            "envFrom secretRef name=app-secrets; secretName: db-credentials",
+            "password_file=/run/secrets/db token_type=bearer max_tokens=4096",
+            "PWD=/app passwordless=true",
+            "Bad activity token: android.os.BinderProxy@2bd79ce",
+            "blk_-5471189807977280544 wake time set +0.270003 s",
+            "Authorization: Bearer", // no token after it
         ] {
             assert_eq!(redact(keep), keep);
         }
