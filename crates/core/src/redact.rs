@@ -444,8 +444,10 @@ fn matches(text: &str, within: Range<usize>, options: Options, out: &mut Vec<Fin
                 if *kind == "secret" && caps.name("prose").is_none() {
                     // The whole key: the match starts at the secret word, its prefix before it.
                     let key_start = text[..m.start()]
-                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
-                        .map_or(0, |i| i + 1);
+                        .char_indices()
+                        .rev()
+                        .find(|(_, c)| !(c.is_ascii_alphanumeric() || "_.-".contains(*c)))
+                        .map_or(0, |(i, c)| i + c.len_utf8());
                     let key_end = m.start() + value.start();
                     let key = text[key_start..key_end]
                         .trim_start_matches("Name:")
@@ -733,6 +735,19 @@ mod tests {
         // A key whose BEGIN line the log cut off.
         let cut = "+ cat key.pem\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\nabcdEFGH0123==\n-----END RSA PRIVATE KEY-----\ndone";
         assert_eq!(redact(cut), "+ cat key.pem\n[REDACTED:private_key:1]\ndone");
+    }
+
+    #[test]
+    fn a_key_right_after_a_multibyte_character_is_found() {
+        // Found by scripts/fuzz: the key's start was looked for one byte after the character.
+        assert_eq!(
+            redact("\u{fffd}password=Winter2024!"),
+            "\u{fffd}password=[REDACTED:secret:1]"
+        );
+        assert_eq!(
+            redact("é token=aB3dE5fG7hJ9kL1m"),
+            "é token=[REDACTED:secret:1]"
+        );
     }
 
     #[test]

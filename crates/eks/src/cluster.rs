@@ -89,6 +89,11 @@ pub fn ca_certificates(base64_pem: &str) -> Result<Vec<Vec<u8>>, AccessError> {
     Ok(certs)
 }
 
+/// How long one API request may take: a request the API server does not answer in time fails
+/// as a transport error, which the workflow retries, instead of holding the Lambda until its
+/// own timeout kills it mid-step.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A kube client for an EKS endpoint with a bearer token. kube's own retries of 429 are off: a
 /// PodDisruptionBudget's 429 must reach the drain, which waits on its own deadline.
 pub fn eks_client(
@@ -108,6 +113,8 @@ pub fn eks_client(
         .headers
         .push((HeaderName::from_static("authorization"), auth));
     config.default_retry = false;
+    config.read_timeout = Some(REQUEST_TIMEOUT);
+    config.write_timeout = Some(REQUEST_TIMEOUT);
     kube::Client::try_from(config).map_err(|e| AccessError::Client(e.to_string()))
 }
 
@@ -117,6 +124,8 @@ pub async fn kubeconfig_client() -> Result<kube::Client, AccessError> {
         .await
         .map_err(|e| AccessError::Kubeconfig(e.to_string()))?;
     config.default_retry = false;
+    config.read_timeout = Some(REQUEST_TIMEOUT);
+    config.write_timeout = Some(REQUEST_TIMEOUT);
     kube::Client::try_from(config).map_err(|e| AccessError::Client(e.to_string()))
 }
 

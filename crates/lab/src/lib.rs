@@ -78,6 +78,8 @@ impl Lab {
         let mut config = Config::new(url.parse().map_err(|_| StartError::Url(url.clone()))?);
         // The workflow's Retry decides about retries, not the client.
         config.default_retry = false;
+        // kube-sim answers in milliseconds; a request it holds longer has failed.
+        config.read_timeout = Some(Duration::from_secs(2));
         let kube = Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
         let now = sim.world().now;
         Ok(Lab {
@@ -181,10 +183,16 @@ impl Lab {
 
 impl Lab {
     /// `functions` with the real analyzer under the name the definition invokes: evidence from
-    /// kube-sim, the rules (no LLM leaves the machine), messages to `slack`.
-    pub fn analyzer(&self, functions: InProcess, slack: Option<Slack>) -> InProcess {
+    /// kube-sim, the rules and `llm` when given (none leaves the machine in the lab), messages
+    /// to `slack`.
+    pub fn analyzer(
+        &self,
+        functions: InProcess,
+        slack: Option<Slack>,
+        llm: Option<Llm>,
+    ) -> InProcess {
         let analyzer = Arc::new(Analyzer::<Llm>::new(
-            Analyst::new(None, Budget::default()),
+            Analyst::new(llm, Budget::default()),
             slack,
             Options::default(),
         ));

@@ -132,7 +132,11 @@ pub async fn serve(
     });
     let executor = Arc::new(Executor::new(
         Arc::new(lab.handlers(
-            lab.analyzer(functions, Some(Slack::File(options.slack_file.clone()))),
+            lab.analyzer(
+                functions,
+                Some(Slack::File(options.slack_file.clone())),
+                None,
+            ),
             options.policy.clone(),
             options.catalog.clone(),
             None,

@@ -4,237 +4,23 @@
 //! the history. The analyzer and the approval function are stand-ins here (their own issues).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use common::*;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::Api;
-use selfheal_audit::Auditor;
-use selfheal_aws::audit::{AuditLog, record_key};
-use selfheal_aws::dynamodb::DynamoStore;
-use selfheal_aws::s3::S3Archive;
+use chrono::Utc;
+
+use selfheal_aws::audit::AuditLog;
 use selfheal_aws::store::IncidentStore;
-use selfheal_core::alert::{Door, Limits, parse_webhook};
-use selfheal_core::{
-    Decision, Disposition, GuardrailState, Incident, Mode, Policy, Workflow, assess,
-};
-use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario};
-use selfheal_lab::{DEFINITION, Lab};
+use selfheal_core::{Decision, Incident, Mode, Policy, Workflow};
+use selfheal_kube_sim::{FaultKind, FaultTarget};
+use selfheal_lab::DEFINITION;
 use selfheal_states::{Definition, Execution, Executor, InProcess, InvokeError, Status};
-use selfheal_testkit::{Server, eventually, repo};
+use selfheal_testkit::eventually;
 use serde_json::{Value, json};
-
-const BUCKET: &str = "selfheal-records";
-
-struct Env {
-    _moto: Server,
-    lab: Lab,
-    store: DynamoStore,
-    archive: S3Archive,
-    auditor: Arc<Auditor<DynamoStore, S3Archive>>,
-    policy: Policy,
-    /// The fault that makes the alert true (its id).
-    symptom: String,
-}
-
-async fn env() -> Env {
-    let moto = selfheal_testkit::moto().await;
-    let config = moto.aws_config().await;
-    let store = DynamoStore::new(&config, "selfheal-incidents");
-    store.create_table().await.unwrap();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket(BUCKET)
-    .send()
-    .await
-    .unwrap();
-    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml")).unwrap();
-    let start = DateTime::parse_from_rfc3339("2026-11-25T21:00:00Z")
-        .unwrap()
-        .to_utc();
-    let lab = Lab::start(&Scenario::from_yaml(&text).unwrap(), start)
-        .await
-        .unwrap();
-    // The alert's symptom: the frontend's pods crash until they are restarted. Twenty seconds
-    // on, the cluster shows it.
-    let symptom = lab.sim.inject(
-        FaultKind::Crashloop {
-            exit_code: 1,
-            log: vec!["panic: stale cache".into()],
-            until_restart: true,
-        },
-        frontend(),
-    );
-    lab.clock
-        .drive(lab.clock.sleep(Duration::from_secs(20)))
-        .await;
-    lab.sync();
-    let policy = Policy::default();
-    let auditor = Arc::new(Auditor::new(
-        store.clone(),
-        S3Archive::new(&config, BUCKET),
-        policy.clone(),
-    ));
-    Env {
-        _moto: moto,
-        lab,
-        store,
-        archive: S3Archive::new(&config, BUCKET),
-        auditor,
-        policy,
-        symptom,
-    }
-}
-
-/// The incident the ingest opens for a crashlooping frontend.
-fn incident(env: &Env, policy: &Policy) -> Incident {
-    let starts = env.lab.clock.now() - chrono::Duration::minutes(2);
-    let body = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing",
-        "labels": {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "deployment": "frontend"},
-        "startsAt": starts.to_rfc3339(), "fingerprint": "0123456789abcdef"}]});
-    let alert = parse_webhook(
-        body.to_string().as_bytes(),
-        &Limits::default(),
-        Door::Webhook,
-    )
-    .unwrap()
-    .alerts
-    .remove(0);
-    // The catalog the ingest is built with.
-    let catalog = selfheal_core::embedded::catalog().unwrap();
-    match assess(
-        &alert,
-        &catalog,
-        policy,
-        |_| GuardrailState::default(),
-        env.lab.clock.now(),
-    )
-    .disposition
-    {
-        Disposition::Open { incident } => *incident,
-        other => panic!("no incident: {other:?}"),
-    }
-}
-
-/// The sample app's frontend, where the faults go.
-fn frontend() -> FaultTarget {
-    FaultTarget {
-        namespace: Some("shop".into()),
-        deployment: Some("frontend".into()),
-        node: None,
-    }
-}
-
-/// What the analyzer stand-in was asked to notify.
-type Notes = Arc<Mutex<Vec<Value>>>;
-
-/// An analyzer that answers (or fails), and records notifications.
-fn analyzer(fails: bool, notes: Notes) -> InProcess {
-    with_analyzer(InProcess::new(), fails, notes)
-}
-
-/// `functions` with the analyzer stand-in added.
-fn with_analyzer(functions: InProcess, fails: bool, notes: Notes) -> InProcess {
-    functions.with("selfheal-analyzer", move |payload: Value| {
-        let notes = notes.clone();
-        async move {
-            match payload["kind"].as_str() {
-                Some("analyze") if fails => Err(InvokeError::Function {
-                    error_type: "Lambda.Unknown".into(),
-                    error_message: "the analyzer crashed".into(),
-                }),
-                Some("analyze") => Ok(json!({"provider": "deterministic", "cause": "app-crash", "summary": "frontend restarted"})),
-                Some("opened") => Ok(json!({"ts": "1764106800.000100", "finding": null})),
-                _ => {
-                    notes.lock().unwrap().push(payload);
-                    Ok(json!({}))
-                }
-            }
-        }
-    })
-}
-
-async fn execute(env: &Env, incident: &Incident, functions: InProcess) -> Execution {
-    let executor = Executor::new(
-        Arc::new(env.lab.handlers(
-            functions,
-            env.policy.clone(),
-            trusted(incident),
-            None,
-            env.auditor.clone(),
-        )),
-        env.lab.clock.clone(),
-    );
-    let definition = Definition::parse(DEFINITION).unwrap();
-    executor
-        .execute(
-            &definition,
-            "selfheal-remediation",
-            incident.id.as_str(),
-            serde_json::to_value(incident).unwrap(),
-        )
-        .await
-}
-
-fn kinds(e: &Execution) -> Vec<&str> {
-    e.history.iter().map(|h| h.kind.as_str()).collect()
-}
-
-/// Entered states, in order, by name.
-fn entered(e: &Execution) -> Vec<String> {
-    e.history
-        .iter()
-        .filter(|h| h.kind.ends_with("StateEntered"))
-        .filter_map(|h| {
-            h.details
-                .as_ref()?
-                .1
-                .get("name")?
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-async fn restarted_at(env: &Env) -> Option<String> {
-    let d = Api::<Deployment>::namespaced(env.lab.kube.clone(), "shop")
-        .get("frontend")
-        .await
-        .unwrap();
-    d.spec?
-        .template
-        .metadata?
-        .annotations?
-        .get("kubectl.kubernetes.io/restartedAt")
-        .cloned()
-}
-
-/// The audit as stored: timeline kinds, the incident item's final outcome, the S3 record.
-async fn audit(env: &Env, incident: &Incident) -> (Vec<String>, String, Value) {
-    let timeline = env.store.timeline(&incident.id).await.unwrap();
-    let item = env
-        .store
-        .incident_item(&incident.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let record = env
-        .archive
-        .get(&record_key(&incident.id, incident.received_at))
-        .await
-        .unwrap()
-        .expect("the S3 record");
-    (
-        timeline.into_iter().map(|e| e.kind.to_string()).collect(),
-        item["final_outcome"].as_s().unwrap().clone(),
-        record,
-    )
-}
 
 #[tokio::test]
 async fn remediated_on_the_first_try() {
@@ -447,15 +233,6 @@ async fn a_target_that_never_recovers_escalates_after_its_attempts() {
 }
 
 /// The incident with a runbook that asks a human first.
-/// The catalog a deployment that ships `incident`'s runbook is built with (the tests that change a
-/// runbook say so: remediate refuses a runbook that differs from its catalog's).
-fn trusted(incident: &Incident) -> selfheal_core::Catalog {
-    selfheal_core::embedded::catalog()
-        .unwrap()
-        .replacing(incident.runbook.clone())
-        .unwrap()
-}
-
 fn needs_approval(env: &Env) -> Incident {
     let mut incident = incident(env, &env.policy);
     incident.runbook.approval =
@@ -908,6 +685,7 @@ async fn the_analyzer_names_the_cause_found_at_open_and_tells_the_story_in_slack
     let functions = env.lab.analyzer(
         InProcess::new(),
         Some(selfheal_slack::Slack::File(file.clone())),
+        None,
     );
     let e = execute(&env, &incident, functions).await;
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);

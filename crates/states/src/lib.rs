@@ -20,7 +20,7 @@ pub mod validate;
 
 pub use callback::TokenError;
 pub use clock::Clock;
-pub use dispatch::{Dispatcher, InProcess, InvokeApi, InvokeError, Static};
+pub use dispatch::{BoxFuture, Dispatcher, InProcess, InvokeApi, InvokeError, Static};
 pub use error::StatesError;
 pub use executor::{Execution, Executor, Status};
 pub use history::{HistoryEvent, TimelineRow, timeline};
