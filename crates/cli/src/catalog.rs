@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use selfheal_core::alert_rules::{Rule, RuleFile, coverage};
 use selfheal_core::{Catalog, Policy};
 
 use crate::table::Table;
@@ -65,8 +66,8 @@ fn load_dir(dir: &Path) -> Result<Catalog> {
     Ok(Catalog::parse(files)?)
 }
 
-/// `selfheal runbooks check`.
-pub fn check(dir: Option<&Path>) -> Result<ExitCode> {
+/// `selfheal runbooks check [--rules PATH...]`.
+pub fn check(dir: Option<&Path>, rules: &[PathBuf]) -> Result<ExitCode> {
     let catalog = match load(dir) {
         Ok(c) => c,
         Err(err) => {
@@ -101,5 +102,52 @@ pub fn check(dir: Option<&Path>) -> Result<ExitCode> {
         |d| d.display().to_string(),
     );
     println!("{} runbooks OK in {origin}", catalog.runbooks().len());
-    Ok(ExitCode::SUCCESS)
+    if rules.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rules = load_rules(rules)?;
+    let coverage = coverage(&catalog, rules.iter());
+    for (runbook, alerts) in &coverage.woken_by {
+        println!("{runbook} <- {}", alerts.join(", "));
+    }
+    for runbook in &coverage.unreachable_runbooks {
+        eprintln!("runbook {runbook}: no alert marked selfheal: auto wakes it");
+    }
+    for alert in &coverage.unmatched_alerts {
+        eprintln!("alert {alert} is marked selfheal: auto, but no runbook matches it");
+    }
+    Ok(if coverage.complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Every rule of the Prometheus rule files in `paths` (files, or directories of `.yml`/`.yaml`).
+fn load_rules(paths: &[PathBuf]) -> Result<Vec<Rule>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            for entry in
+                std::fs::read_dir(path).with_context(|| format!("reading {}", path.display()))?
+            {
+                let p = entry?.path();
+                if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                    files.push(p);
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    let mut rules = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let parsed: RuleFile =
+            serde_saphyr::from_str(&text).with_context(|| file.display().to_string())?;
+        rules.extend(parsed.groups.into_iter().flat_map(|g| g.rules));
+    }
+    Ok(rules)
 }

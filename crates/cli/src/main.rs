@@ -192,6 +192,10 @@ enum RunbooksCommand {
         /// The catalog directory [default: statemachines/runbooks when present, else the
         /// compiled-in catalog].
         dir: Option<PathBuf>,
+        /// Prometheus rule files, or directories of them: every runbook must be woken by an
+        /// alert marked `selfheal: auto`, and every such alert must match a runbook.
+        #[arg(long)]
+        rules: Vec<PathBuf>,
     },
 }
 
@@ -242,8 +246,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Runbooks {
-            command: RunbooksCommand::Check { dir },
-        } => catalog::check(dir.as_deref()),
+            command: RunbooksCommand::Check { dir, rules },
+        } => catalog::check(dir.as_deref(), &rules),
         Command::Alerts {
             command:
                 AlertsCommand::Explain {

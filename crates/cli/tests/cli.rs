@@ -41,6 +41,43 @@ fn runbooks_check_lists_the_starter_catalog() {
 }
 
 #[test]
+fn every_runbook_is_woken_by_the_repositorys_rules_and_every_automated_rule_has_a_runbook() {
+    let out = selfheal(&[
+        "runbooks",
+        "check",
+        "--rules",
+        "observability/prometheus/rules",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("restart-pods <- KubePodCrashLooping{severity=warning}"),
+        "{text}"
+    );
+    // An automated alert no runbook answers, and the catalog's runbooks left without a rule.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("extra.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: x\n    rules:\n      - alert: DiskFull\n        expr: vector(1)\n        labels: {severity: warning, selfheal: auto}\n",
+    )
+    .unwrap();
+    let out = selfheal(&["runbooks", "check", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "alert DiskFull{severity=warning} is marked selfheal: auto, but no runbook matches it"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("runbook restart-pods: no alert marked selfheal: auto wakes it"),
+        "{err}"
+    );
+}
+
+#[test]
 fn runbooks_check_names_file_and_field_of_every_problem() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(repo("statemachines/runbooks/restart-pods.yaml")).unwrap();

@@ -2,6 +2,7 @@
 //! its matchers, the guardrail policy, and the typed contracts between the workflow's states.
 
 pub mod alert;
+pub mod alert_rules;
 pub mod apigw;
 pub mod audit;
 pub mod contract;
