@@ -12,6 +12,7 @@ pub mod error;
 pub mod guardrail;
 pub mod incident;
 pub mod matcher;
+pub mod metrics;
 pub mod names;
 pub mod redact;
 pub mod remediation;

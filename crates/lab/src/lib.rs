@@ -17,6 +17,7 @@ use selfheal_aws::audit::{Archive, AuditLog};
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::IncidentStore;
 use selfheal_core::audit::AuditRequest;
+use selfheal_core::metrics::Registry;
 use selfheal_core::redact::Options;
 use selfheal_core::remediation::{HealthCheckRequest, RemediateRequest};
 use selfheal_core::{Catalog, Classified, ErrorClass, Policy};
@@ -44,6 +45,8 @@ pub struct Lab {
     pub kube: Client,
     /// The executor's (virtual) clock.
     pub clock: Clock,
+    /// selfheal's own metrics (served on the lab's `/metrics`).
+    pub metrics: Arc<Registry>,
     /// Sim time the cluster has caught up to.
     synced: Arc<Mutex<DateTime<Utc>>>,
 }
@@ -86,6 +89,7 @@ impl Lab {
             sim,
             kube,
             clock: clock.unwrap_or_else(|| Clock::virtual_at(now)),
+            metrics: Arc::new(Registry::new()),
             synced: Arc::new(Mutex::new(now)),
         })
     }
@@ -126,7 +130,8 @@ impl Lab {
         let remediator = Arc::new(
             Remediator::new(self.kube.clone(), policy, catalog.clone())
                 .with_drain_retry(Duration::from_millis(50))
-                .with_clock(Arc::new(move || clock.now())),
+                .with_clock(Arc::new(move || clock.now()))
+                .with_metrics(self.metrics.clone()),
         );
         let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus, catalog));
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());

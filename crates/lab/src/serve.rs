@@ -105,11 +105,14 @@ pub async fn serve(
 ) -> Result<(), LabStartError> {
     let lab = Lab::start_realtime(&options.scenario, sim_listener).await?;
     let store = Arc::new(MemoryStore::new());
-    let auditor = Arc::new(Auditor::new(
-        store.clone(),
-        MemoryArchive::default(),
-        options.policy.clone(),
-    ));
+    let auditor = Arc::new(
+        Auditor::new(
+            store.clone(),
+            MemoryArchive::default(),
+            options.policy.clone(),
+        )
+        .with_metrics(lab.metrics.clone()),
+    );
     // The approval handler completes the executor's tokens; the executor invokes the handler.
     let approver: Arc<OnceLock<Arc<LabApprover>>> = Arc::default();
     let cell = approver.clone();
@@ -165,13 +168,32 @@ pub async fn serve(
         StaticSecret(options.token.clone()),
         options.catalog,
         options.policy,
-    );
-    let app = gateway::router(Arc::new(ingest)).merge(
-        axum::Router::new()
-            .route("/approvals/{incident}", post(approve))
-            .route("/incidents/{incident}", get(incident))
-            .with_state(AppState { store, executor }),
-    );
+    )
+    .with_metrics(lab.metrics.clone());
+    let registry = lab.metrics.clone();
+    let app = gateway::router(Arc::new(ingest))
+        .merge(
+            axum::Router::new()
+                .route("/approvals/{incident}", post(approve))
+                .route("/incidents/{incident}", get(incident))
+                .with_state(AppState { store, executor }),
+        )
+        // selfheal's own metrics, for Prometheus to scrape as CloudWatch reads the EMF lines.
+        .route(
+            "/metrics",
+            get(move || {
+                let registry = registry.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
+                        registry.render(),
+                    )
+                }
+            }),
+        );
     axum::serve(listener, app)
         .await
         .map_err(LabStartError::Serve)

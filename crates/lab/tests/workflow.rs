@@ -31,6 +31,14 @@ async fn remediated_on_the_first_try() {
     assert_eq!(e.status, Status::Succeeded, "{:?}", e.error);
     let out = e.output.as_ref().unwrap();
     assert_eq!(out["closed"]["outcome"], "remediated");
+    // selfheal's own metrics, as the lab serves them to Prometheus.
+    for line in [
+        r#"selfheal_incidents_total{outcome="remediated"} 1"#,
+        r#"selfheal_actions_total{action="restart-pods",result="changed"} 1"#,
+        "selfheal_mttr_seconds_count 1",
+    ] {
+        assert!(metrics_show(&env, line), "{line}");
+    }
     assert_eq!(
         out["steps"][0]["remediation"]["result"]["action"],
         "restart-pods"
@@ -130,6 +138,15 @@ async fn a_forged_alert_is_skipped_closed_as_a_false_positive_and_changes_nothin
     let out = e.output.as_ref().unwrap();
     assert_eq!(out["closed"]["outcome"], "skipped");
     assert_eq!(out["skipped"]["Error"], "SymptomAbsent");
+    // Counted as a false positive.
+    assert!(metrics_show(
+        &env,
+        r#"selfheal_incidents_total{outcome="skipped"} 1"#
+    ));
+    assert!(metrics_show(
+        &env,
+        r#"selfheal_actions_total{action="restart-pods",result="skipped"} 1"#
+    ));
     assert!(restarted_at(&env).await.is_none(), "nothing restarted");
     let (timeline, outcome, record) = audit(&env, &incident).await;
     assert_eq!(timeline, ["opened", "skipped", "closed"]);

@@ -2,12 +2,15 @@
 //! one JSON record in the archive, written so that running any audit state twice leaves the same
 //! data (events and the close are conditional writes; the record is written once).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use selfheal_aws::audit::{
     Archive, AuditLog, Closing, FailureCount, TimelineEvent, TimelineKind, record_key,
 };
 use selfheal_aws::store::{IncidentStore, StoreError};
 use selfheal_core::audit::{AuditEvent, AuditRequest, AuditResponse, Outcome};
+use selfheal_core::metrics::{Discard, Event, Sink};
 use selfheal_core::{Classified, ErrorClass, Mode, Policy};
 use serde_json::{Value, json};
 use tracing::info;
@@ -39,6 +42,7 @@ pub struct Auditor<S, A> {
     store: S,
     archive: A,
     policy: Policy,
+    metrics: Arc<dyn Sink>,
 }
 
 impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
@@ -48,7 +52,14 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             store,
             archive,
             policy,
+            metrics: Arc::new(Discard),
         }
+    }
+
+    /// Counts each incident's close (outcome, MTTR) in `metrics`, once.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Sink>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The store.
@@ -175,6 +186,13 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             .put_once(&record_key(&incident.id, incident.received_at), &record)
             .await?;
         info!(incident_id = %incident.id, outcome = first.outcome.as_str(), written, "closed");
+        // The record is written once per incident, so a retried close counts nothing twice.
+        if written {
+            self.metrics.record(&Event::IncidentClosed {
+                outcome: first.outcome,
+                mttr_seconds: first.mttr_seconds,
+            });
+        }
         Ok(AuditResponse {
             circuit_open: false,
             failures: 0,

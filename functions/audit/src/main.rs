@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
         DynamoStore::new(&config, env::required("INCIDENTS_TABLE")?),
         S3Archive::new(&config, env::required("RECORDS_BUCKET")?),
         selfheal_lambda::policy()?,
-    );
+    )
+    .with_metrics(std::sync::Arc::new(selfheal_core::metrics::Emf));
     lambda_runtime::run(service_fn(|event: LambdaEvent<AuditRequest>| {
         let auditor = &auditor;
         async move {

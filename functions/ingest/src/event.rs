@@ -52,7 +52,6 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
             }
             Ok(Event::Sns(bytes)) => {
                 let result = self.sns(&bytes, now).await;
-                self.metrics(&result, now);
                 result.map(|alerts| json!({ "alerts": alerts }))
             }
             Err(e) => Err(IngestError::Payload(
@@ -78,7 +77,6 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
             Err(e) => return response(400, &json!({"error": format!("body is not base64: {e}")})),
         };
         let result = self.webhook(&request.headers, &body, now).await;
-        self.metrics(&result, now);
         match result {
             Ok(alerts) => response(202, &json!({ "alerts": alerts })),
             Err(e) => {

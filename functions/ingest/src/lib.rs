@@ -9,11 +9,11 @@
 //! what was reserved without deciding again. Resolved alerts only mark their incident resolved.
 
 pub mod auth;
-pub mod emf;
 pub mod event;
 pub mod gateway;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,6 +22,7 @@ use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
 use selfheal_aws::store::{Claim, ClaimToken, IncidentStore, Reservation, Settled, StoreError};
 use selfheal_core::alert::parse_sns_event;
+use selfheal_core::metrics::{Discard, Event, Sink};
 use selfheal_core::{
     Alert, AlertStatus, Catalog, Classified, Decision, Disposition, ErrorClass, Incident,
     IncidentId, Limits, PayloadError, Policy, Refusal, Target, WebhookPayload, assess,
@@ -43,8 +44,6 @@ pub struct Settings {
     pub sns_topic_arn: Option<String>,
     /// Alerts of one notification handled at the same time.
     pub concurrency: usize,
-    /// Write an EMF metric line per outcome to stdout (the Lambda; not tests or the lab).
-    pub emit_metrics: bool,
 }
 
 impl Default for Settings {
@@ -54,7 +53,6 @@ impl Default for Settings {
             claim_hold: TimeDelta::seconds(30),
             sns_topic_arn: None,
             concurrency: 8,
-            emit_metrics: false,
         }
     }
 }
@@ -156,6 +154,7 @@ pub struct Ingest<S, E, K> {
     catalog: Catalog,
     policy: Policy,
     settings: Settings,
+    metrics: Arc<dyn Sink>,
 }
 
 impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
@@ -168,7 +167,14 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
             catalog,
             policy,
             settings: Settings::default(),
+            metrics: Arc::new(Discard),
         }
+    }
+
+    /// Counts accepted and refused alerts in `metrics` (EMF in Lambda, the lab's /metrics).
+    pub fn with_metrics(mut self, metrics: Arc<dyn Sink>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Replaces the settings.
@@ -187,10 +193,19 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
         &self.starter
     }
 
-    /// Writes the notification's metric lines, when configured to.
-    fn metrics(&self, result: &Result<Vec<AlertReport>, IngestError>, now: DateTime<Utc>) {
-        if self.settings.emit_metrics {
-            emf::emit(result, now);
+    /// Counts the notification's alerts by outcome, and each refusal's reasons.
+    fn metrics(&self, result: &Result<Vec<AlertReport>, IngestError>) {
+        for (outcome, count) in counts(result) {
+            self.metrics.record(&Event::Alerts { outcome, count });
+        }
+        let done = match result {
+            Ok(done) | Err(IngestError::Partial { done, .. }) => done.as_slice(),
+            Err(_) => &[],
+        };
+        for r in done.iter().filter(|r| r.outcome == Outcome::Refused) {
+            for reason in &r.codes {
+                self.metrics.record(&Event::Refused { reason });
+            }
         }
     }
 
@@ -201,17 +216,32 @@ impl<S: IncidentStore, E: ExecutionStarter, K: SecretSource> Ingest<S, E, K> {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Vec<AlertReport>, IngestError> {
-        self.auth.verify(headers, body, now).await?;
-        let payload = selfheal_core::alert::parse_webhook(
-            body,
-            &self.settings.limits,
-            selfheal_core::Door::Webhook,
-        )?;
-        self.notification(&payload, now).await
+        let result = async {
+            self.auth.verify(headers, body, now).await?;
+            let payload = selfheal_core::alert::parse_webhook(
+                body,
+                &self.settings.limits,
+                selfheal_core::Door::Webhook,
+            )?;
+            self.notification(&payload, now).await
+        }
+        .await;
+        self.metrics(&result);
+        result
     }
 
     /// An SNS event: every record must come from the configured topic.
     pub async fn sns(
+        &self,
+        event: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AlertReport>, IngestError> {
+        let result = self.sns_deliveries(event, now).await;
+        self.metrics(&result);
+        result
+    }
+
+    async fn sns_deliveries(
         &self,
         event: &[u8],
         now: DateTime<Utc>,
@@ -460,6 +490,23 @@ fn settled_report(
     r
 }
 
+/// Alerts per outcome of one notification, failures under `error`.
+pub fn counts(result: &Result<Vec<AlertReport>, IngestError>) -> BTreeMap<&'static str, u64> {
+    let mut counts = BTreeMap::new();
+    let (done, errors): (&[AlertReport], u64) = match result {
+        Ok(done) => (done, 0),
+        Err(IngestError::Partial { done, failed }) => (done, failed.len() as u64),
+        Err(_) => (&[], 1),
+    };
+    for r in done {
+        *counts.entry(r.outcome.as_str()).or_default() += 1;
+    }
+    if errors > 0 {
+        counts.insert("error", errors);
+    }
+    counts
+}
+
 #[cfg(test)]
 mod tests {
     use selfheal_aws::memory::{MemoryStarter, MemoryStore, StaticSecret};
@@ -554,15 +601,26 @@ mod tests {
 
     #[tokio::test]
     async fn an_alert_for_a_cluster_selfheal_does_not_remediate_is_refused() {
-        let ingest = ingest();
+        let registry = std::sync::Arc::new(selfheal_core::metrics::Registry::new());
+        let ingest = ingest().with_metrics(registry.clone());
         let mut payload = payload(&["web1"]);
         payload.alerts[0]
             .labels
             .insert("cluster".into(), "prod-eu".into());
-        let out = ingest.notification(&payload, now()).await.unwrap();
+        let body = serde_json::to_vec(&payload).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", "Bearer t".parse().unwrap());
+        let out = ingest.webhook(&headers, &body, now()).await.unwrap();
         assert_eq!(out[0].outcome, Outcome::Refused);
         assert_eq!(out[0].codes, ["unknown-cluster"]);
         assert!(ingest.starter().started().is_empty());
+        let text = registry.render();
+        for line in [
+            r#"selfheal_alerts_total{outcome="refused"} 1"#,
+            r#"selfheal_alerts_refused_total{reason="unknown-cluster"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 
     #[tokio::test]
@@ -688,13 +746,6 @@ mod tests {
             failed: vec![IngestError::InProgress(id)],
         };
         assert_eq!(partial.status(), 503);
-        let lines = emf::lines(&Err(partial), now());
-        let line: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-        assert_eq!(line["Outcome"], "error");
-        assert_eq!(line["Alerts"], 1);
-        assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-            emf::NAMESPACE
-        );
+        assert_eq!(counts(&Err(partial)), BTreeMap::from([("error", 1)]));
     }
 }

@@ -28,9 +28,9 @@ async fn main() -> Result<(), Error> {
         selfheal_core::embedded::catalog()?,
         selfheal_lambda::policy()?,
     )
+    .with_metrics(std::sync::Arc::new(selfheal_core::metrics::Emf))
     .with_settings(Settings {
         sns_topic_arn: env::optional("SNS_TOPIC_ARN"),
-        emit_metrics: true,
         ..Settings::default()
     });
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use selfheal_core::guardrail::NodeCounts;
+use selfheal_core::metrics::{Discard, Event, Sink};
 use selfheal_core::remediation::{Change, RemediateRequest, StepResult, StepResultSchema};
 use selfheal_core::{Catalog, Decision, GuardrailState, Mode, Policy, Step, TargetKind, decide};
 
@@ -33,6 +34,7 @@ pub struct Remediator {
     drain_retry: Duration,
     clock: Clock,
     cluster: Option<String>,
+    metrics: Arc<dyn Sink>,
 }
 
 /// Where "now" comes from: the wall clock, or the lab's virtual one (the cluster's time there).
@@ -49,7 +51,14 @@ impl Remediator {
             drain_retry: Duration::from_secs(5),
             clock: Arc::new(Utc::now),
             cluster: None,
+            metrics: Arc::new(Discard),
         }
+    }
+
+    /// Counts each step (action and result) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Sink>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Acts only on incidents for `cluster` (the EKS cluster its client reaches): an incident
@@ -71,8 +80,28 @@ impl Remediator {
         self
     }
 
-    /// Runs `request.step` of the incident's runbook.
+    /// Runs `request.step` of the incident's runbook, and counts how it went.
     pub async fn run(&self, request: &RemediateRequest) -> Result<StepResult, RemediateError> {
+        let outcome = self.step(request).await;
+        let action = request
+            .incident
+            .runbook
+            .steps
+            .get(request.step)
+            .map_or("unknown", Step::action);
+        let result = match &outcome {
+            Ok(r) if r.skipped => "skipped",
+            Ok(r) if r.dry_run => "dry-run",
+            Ok(r) if r.changed => "changed",
+            Ok(_) => "unchanged",
+            Err(RemediateError::Refused(_)) => "refused",
+            Err(_) => "failed",
+        };
+        self.metrics.record(&Event::Action { action, result });
+        outcome
+    }
+
+    async fn step(&self, request: &RemediateRequest) -> Result<StepResult, RemediateError> {
         let started = Instant::now();
         let incident = &request.incident;
         // Whoever can start an execution or invoke this function could hand it a runbook that

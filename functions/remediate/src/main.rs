@@ -23,6 +23,7 @@ async fn main() -> Result<(), Error> {
                 .await
                 .map_err(|e| failure(ErrorClass::Retryable, e))?;
             Remediator::new(client, policy, catalog)
+                .with_metrics(std::sync::Arc::new(selfheal_core::metrics::Emf))
                 .with_cluster(selfheal_lambda::env::optional("EKS_CLUSTER_NAME"))
                 .run(&event.payload)
                 .await

@@ -72,11 +72,14 @@ pub async fn env() -> Env {
         .await;
     lab.sync();
     let policy = Policy::default();
-    let auditor = Arc::new(Auditor::new(
-        store.clone(),
-        S3Archive::new(&config, BUCKET),
-        policy.clone(),
-    ));
+    let auditor = Arc::new(
+        Auditor::new(
+            store.clone(),
+            S3Archive::new(&config, BUCKET),
+            policy.clone(),
+        )
+        .with_metrics(lab.metrics.clone()),
+    );
     Env {
         _moto: moto,
         lab,
@@ -252,6 +255,33 @@ pub async fn audit(env: &Env, incident: &Incident) -> (Vec<String>, String, Valu
 
 /// The catalog a deployment that ships `incident`'s runbook is built with (the tests that change
 /// a runbook say so: remediate refuses a runbook that differs from its catalog's).
+/// Whether the lab's /metrics text has `line`, and passes `promtool check metrics`.
+pub fn metrics_show(env: &Env, line: &str) -> bool {
+    use std::io::Write;
+    let text = env.lab.metrics.render();
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; scripts/test installs it)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines().any(|l| l == line)
+}
+
 pub fn trusted(incident: &Incident) -> selfheal_core::Catalog {
     selfheal_core::embedded::catalog()
         .unwrap()
