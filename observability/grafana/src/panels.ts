@@ -1,0 +1,97 @@
+// Small builders for the panels the dashboards share, typed against @grafana/schema so a
+// field Grafana does not know, or a value of the wrong kind, fails `tsc`.
+import type { Dashboard, Panel, VariableModel } from '@grafana/schema';
+
+/** The Prometheus data source every panel reads, chosen by the dashboard's variable. */
+export const prometheus = { type: 'prometheus', uid: '${datasource}' };
+
+let nextId = 1;
+
+/** A time series panel of PromQL queries, each `[expr, legend]`. */
+export function timeseries(
+  title: string,
+  unit: string,
+  queries: Array<[string, string]>,
+  gridPos: { x: number; y: number; w: number; h: number },
+  description = '',
+): Panel {
+  return {
+    id: nextId++,
+    type: 'timeseries',
+    title,
+    description,
+    datasource: prometheus,
+    gridPos,
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    options: { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] } },
+    targets: queries.map(([expr, legendFormat], i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource: prometheus,
+      expr,
+      legendFormat,
+    })),
+  };
+}
+
+/** A single number. */
+export function stat(
+  title: string,
+  unit: string,
+  expr: string,
+  gridPos: { x: number; y: number; w: number; h: number },
+  description = '',
+): Panel {
+  return {
+    id: nextId++,
+    type: 'stat',
+    title,
+    description,
+    datasource: prometheus,
+    gridPos,
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
+    targets: [{ refId: 'A', datasource: prometheus, expr }],
+  };
+}
+
+/** The data source picker, and label pickers fed by a query. */
+export function variables(labels: Array<[string, string]>): VariableModel[] {
+  const datasource: VariableModel = {
+    name: 'datasource',
+    label: 'Data source',
+    type: 'datasource',
+    query: 'prometheus',
+  };
+  return [
+    datasource,
+    ...labels.map(
+      ([name, query]): VariableModel => ({
+        name,
+        label: name,
+        type: 'query',
+        datasource: prometheus,
+        query,
+        refresh: 2,
+        includeAll: true,
+        multi: true,
+      }),
+    ),
+  ];
+}
+
+/** A dashboard with selfheal's defaults. */
+export function dashboard(uid: string, title: string, description: string, panels: Panel[], vars: VariableModel[]): Dashboard {
+  return {
+    uid,
+    title,
+    description,
+    tags: ['selfheal'],
+    schemaVersion: 41,
+    editable: true,
+    refresh: '30s',
+    time: { from: 'now-6h', to: 'now' },
+    timezone: 'utc',
+    templating: { list: vars },
+    panels,
+  };
+}
