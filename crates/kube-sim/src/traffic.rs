@@ -90,7 +90,8 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
     for pod in pods {
         let faults = w.pod_faults(&pod);
         let mut latency = 0.03;
-        let mut error_share = 0.001;
+        // Healthy: one request in 20,000 fails, well inside the sample SLO (99.9%).
+        let mut error_share = 0.000_05;
         let cpu = cpu_cores(&pod, &faults);
         for f in &faults {
             match f {
