@@ -154,14 +154,18 @@ static CAPTURES: LazyLock<Vec<Option<Regex>>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Key spellings that contain a secret word but name something else: `secretName: db-creds`,
-/// `max_tokens`, `password_file`, `passwordless`, `token_type`.
-fn names_no_secret(key: &str) -> bool {
-    let key: String = key
-        .chars()
+/// A key in one spelling, whatever its casing and separators: `DB_PASSWORD`, `dbPassword` and
+/// `db-password` are all `dbpassword`.
+fn normalized(key: &str) -> String {
+    key.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
-        .collect();
+        .collect()
+}
+
+/// Key spellings (normalized) that contain a secret word but name something else:
+/// `secretName: db-creds`, `max_tokens`, `password_file`, `passwordless`, `token_type`.
+fn names_no_secret(key: &str) -> bool {
     const SUFFIXES: [&str; 28] = [
         "name",
         "names",
@@ -200,13 +204,8 @@ fn names_no_secret(key: &str) -> bool {
 /// Whether the key's own word is a secret whatever its value looks like (`DB_PASSWORD`,
 /// `client_secret`, `X-Api-Key`, `adminPass`, `db_pwd`); `token` and `sig` also name session
 /// handles and object ids, and a bare `PWD` is the working directory when its value is a path,
-/// so those values must look like a credential.
+/// so those values must look like a credential. `key` is normalized.
 fn names_a_secret(key: &str, value: &str) -> bool {
-    let key: String = key
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
     [
         "password",
         "passwd",
@@ -454,11 +453,12 @@ fn matches(text: &str, within: Range<usize>, options: Options, out: &mut Vec<Fin
                         .split(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))
                         .find(|s| !s.is_empty() && *s != "Name")
                         .unwrap_or("");
+                    let key = normalized(key);
                     let quoted = caps.name("value").is_none();
-                    if names_no_secret(key)
+                    if names_no_secret(&key)
                         || is_placeholder(value.as_str())
                         || (!quoted
-                            && !names_a_secret(key, value.as_str())
+                            && !names_a_secret(&key, value.as_str())
                             && !looks_random(value.as_str()))
                     {
                         continue;

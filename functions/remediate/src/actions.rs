@@ -32,7 +32,10 @@ fn params(dry_run: bool) -> PatchParams {
     if dry_run { p.dry_run() } else { p }
 }
 
-fn revision(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<i64> {
+/// The revision a deployment or ReplicaSet is annotated with.
+pub(crate) fn revision(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<i64> {
     meta.annotations.as_ref()?.get(REVISION)?.parse().ok()
 }
 
@@ -215,21 +218,8 @@ pub async fn rollback(
 ) -> Result<(Change, String), RemediateError> {
     let api = Api::<Deployment>::namespaced(client.clone(), ns);
     let d = api.get(name).await?;
-    let uid = d.metadata.uid.clone().unwrap_or_default();
     let current = revision(&d.metadata).unwrap_or(0);
-    let sets = Api::<ReplicaSet>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await?;
-    let mut owned: Vec<ReplicaSet> = sets
-        .items
-        .into_iter()
-        .filter(|rs| {
-            rs.metadata
-                .owner_references
-                .as_ref()
-                .is_some_and(|o| o.iter().any(|o| o.uid == uid))
-        })
-        .collect();
+    let mut owned = replica_sets_of(client, ns, &d).await?;
     owned.sort_by_key(|rs| std::cmp::Reverse(revision(&rs.metadata).unwrap_or(0)));
     let target = match to_revision {
         Some(want) => owned
@@ -286,6 +276,28 @@ pub async fn rollback(
         },
         summary,
     ))
+}
+
+/// The ReplicaSets deployment `d` owns: its revisions.
+pub(crate) async fn replica_sets_of(
+    client: &Client,
+    ns: &str,
+    d: &Deployment,
+) -> Result<Vec<ReplicaSet>, RemediateError> {
+    let uid = d.metadata.uid.clone().unwrap_or_default();
+    let sets = Api::<ReplicaSet>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await?;
+    Ok(sets
+        .items
+        .into_iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|o| o.iter().any(|o| o.uid == uid))
+        })
+        .collect())
 }
 
 /// Deletes one pod, only if a controller owns it (a bare pod would be gone for good).

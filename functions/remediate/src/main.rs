@@ -3,6 +3,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use selfheal_core::ErrorClass;
+use selfheal_core::metrics::{Emf, Sink};
 use selfheal_core::remediation::RemediateRequest;
 use selfheal_eks::Access;
 use selfheal_lambda::{diagnostic, failure};
@@ -14,8 +15,11 @@ async fn main() -> Result<(), Error> {
     let access = Access::from_env().await?;
     let policy = selfheal_lambda::policy()?;
     let catalog = std::sync::Arc::new(selfheal_core::embedded::catalog()?);
+    let metrics: std::sync::Arc<dyn Sink> = std::sync::Arc::new(Emf);
+    let cluster = selfheal_lambda::env::optional("EKS_CLUSTER_NAME");
     lambda_runtime::run(service_fn(|event: LambdaEvent<RemediateRequest>| {
         let (access, policy, catalog) = (&access, policy.clone(), catalog.clone());
+        let (metrics, cluster) = (metrics.clone(), cluster.clone());
         async move {
             // An unreachable cluster is worth retrying; the step's own errors say what they are.
             let client = access
@@ -23,8 +27,8 @@ async fn main() -> Result<(), Error> {
                 .await
                 .map_err(|e| failure(ErrorClass::Retryable, e))?;
             Remediator::new(client, policy, catalog)
-                .with_metrics(std::sync::Arc::new(selfheal_core::metrics::Emf))
-                .with_cluster(selfheal_lambda::env::optional("EKS_CLUSTER_NAME"))
+                .with_metrics(metrics)
+                .with_cluster(cluster)
                 .run(&event.payload)
                 .await
                 .map_err(|e| diagnostic(&e))

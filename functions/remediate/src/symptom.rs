@@ -3,14 +3,17 @@
 //! asked whether the symptom that action treats holds for the object it acts on.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use std::sync::LazyLock;
+
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use selfheal_core::Step;
 use selfheal_eks::time::utc;
 use serde::Deserialize;
 
+use crate::actions;
 use crate::error::RemediateError;
 
 /// What the cluster showed, in one line each way.
@@ -160,10 +163,14 @@ struct Usage {
     cpu: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct PodMetricsList {
-    items: Vec<PodMetrics>,
-}
+/// The resource metrics API's PodMetrics, as metrics-server serves them.
+static POD_METRICS: LazyLock<ApiResource> = LazyLock::new(|| ApiResource {
+    group: "metrics.k8s.io".into(),
+    version: "v1beta1".into(),
+    api_version: "metrics.k8s.io/v1beta1".into(),
+    kind: "PodMetrics".into(),
+    plural: "pods".into(),
+});
 
 /// The workload's CPU use as a share of what its containers may use (limit, else request),
 /// over the pods metrics are reported for; `None` when no pod has both.
@@ -333,33 +340,13 @@ impl Verifier<'_> {
                 troubled.join(", ")
             )));
         }
-        let revision = d
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("deployment.kubernetes.io/revision"))
-            .cloned()
-            .unwrap_or_default();
-        let uid = d.metadata.uid.clone().unwrap_or_default();
-        let live_since = Api::<ReplicaSet>::namespaced(self.client.clone(), ns)
-            .list(&ListParams::default())
+        let live = actions::revision(&d.metadata);
+        let live_since = actions::replica_sets_of(self.client, ns, &d)
             .await?
-            .items
             .into_iter()
-            .filter(|rs| {
-                rs.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == uid)
-                    && rs
-                        .metadata
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get("deployment.kubernetes.io/revision"))
-                        == Some(&revision)
-            })
+            .filter(|rs| live.is_some() && actions::revision(&rs.metadata) == live)
             .find_map(|rs| rs.metadata.creation_timestamp.as_ref().and_then(utc));
+        let revision = live.map(|r| r.to_string()).unwrap_or_default();
         Ok(match live_since {
             Some(t) if t > self.alert_started => Symptom::Absent(format!(
                 "deployment {ns}/{name} is healthy on revision {revision}, which went live after the alert began: the alert is about an earlier revision"
@@ -378,14 +365,14 @@ impl Verifier<'_> {
     /// CPU near the limit across the workload's pods, from the resource metrics API.
     async fn saturated(&self, ns: &str, name: &str) -> Result<Symptom, RemediateError> {
         let (_, selector, pods) = self.pods_of(ns, name).await?;
-        let request = http::Request::get(format!(
-            "/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods?labelSelector={}",
-            percent(&selector)
-        ))
-        .body(Vec::new())
-        .map_err(|e| RemediateError::Internal(e.to_string()))?;
-        let metrics = match self.client.request::<PodMetricsList>(request).await {
-            Ok(list) => list.items,
+        let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), ns, &POD_METRICS);
+        let metrics = match api.list(&ListParams::default().labels(&selector)).await {
+            Ok(list) => list
+                .items
+                .into_iter()
+                .map(|o| serde_json::to_value(o).and_then(serde_json::from_value))
+                .collect::<Result<Vec<PodMetrics>, _>>()
+                .map_err(|e| RemediateError::Internal(format!("PodMetrics: {e}")))?,
             // No metrics-server: the saturation cannot be seen, so nothing is scaled on the
             // alert's word alone.
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 503 => {
@@ -411,18 +398,6 @@ impl Verifier<'_> {
             )),
         })
     }
-}
-
-/// A label selector for a query string.
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -556,10 +531,5 @@ mod tests {
         assert_eq!(n, 2);
         assert!((share - 0.8).abs() < 1e-9, "{share}");
         assert_eq!(saturation(&pods, &[]), None);
-    }
-
-    #[test]
-    fn selectors_are_escaped_for_the_query_string() {
-        assert_eq!(percent("app=web,tier=front"), "app%3Dweb%2Ctier%3Dfront");
     }
 }

@@ -99,6 +99,28 @@ fn saturate(sim: &Sim, deployment: &str) {
     sim.inject(FaultKind::CpuSaturation, shop(deployment));
 }
 
+/// The node a pod of `app` runs on.
+async fn node_of(client: &Client, app: &str) -> String {
+    pods(client, app).await[0]
+        .spec
+        .clone()
+        .unwrap()
+        .node_name
+        .unwrap()
+}
+
+/// The node stops reporting Ready, and the node lifecycle controller marks it so.
+fn node_not_ready(sim: &Sim, node: &str) {
+    sim.inject(
+        FaultKind::NodeNotReady,
+        FaultTarget {
+            node: Some(node.to_owned()),
+            ..Default::default()
+        },
+    );
+    sim.advance(Duration::from_secs(5));
+}
+
 fn shop(deployment: &str) -> FaultTarget {
     FaultTarget {
         namespace: Some("shop".into()),
@@ -242,14 +264,7 @@ async fn a_not_ready_node_is_cordoned_and_drained_once_its_pdb_allows() {
     let (sim, client) = start().await;
     let db = pods(&client, "database").await.remove(0);
     let node = db.spec.unwrap().node_name.unwrap();
-    sim.inject(
-        FaultKind::NodeNotReady,
-        FaultTarget {
-            node: Some(node.clone()),
-            ..Default::default()
-        },
-    );
-    sim.advance(Duration::from_secs(5));
+    node_not_ready(&sim, &node);
     let inc =
         incident(json!({"alertname": "KubeNodeNotReady", "severity": "warning", "node": node}));
     let r = remediator(&client);
@@ -428,20 +443,8 @@ async fn with_the_kill_switch_on_a_running_incident_only_dry_runs() {
 #[tokio::test]
 async fn an_incident_opened_as_a_dry_run_needs_no_approval_to_stay_one() {
     let (sim, client) = start().await;
-    let node = pods(&client, "frontend").await[0]
-        .spec
-        .clone()
-        .unwrap()
-        .node_name
-        .unwrap();
-    sim.inject(
-        FaultKind::NodeNotReady,
-        FaultTarget {
-            node: Some(node.clone()),
-            ..Default::default()
-        },
-    );
-    sim.advance(Duration::from_secs(5));
+    let node = node_of(&client, "frontend").await;
+    node_not_ready(&sim, &node);
     // The ingest saw the kill switch on: the node runbook (approval required) became a dry run
     // and asked nobody. With the switch off now, the step is still a dry run, not a refusal.
     let mut inc =
@@ -463,12 +466,7 @@ async fn a_forged_alert_for_a_healthy_object_is_skipped_and_changes_nothing() {
     let cluster = selfheal_testkit::three_tier(start, 0.0).await;
     let (sim, client) = (cluster.sim, cluster.client);
     sim.advance(Duration::from_secs(60));
-    let node = pods(&client, "frontend").await[0]
-        .spec
-        .clone()
-        .unwrap()
-        .node_name
-        .unwrap();
+    let node = node_of(&client, "frontend").await;
     let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
     let version = |d: Deployment| d.metadata.resource_version;
     let before = version(deployments.get("backend").await.unwrap());
@@ -515,12 +513,7 @@ async fn a_forged_alert_for_a_healthy_object_is_skipped_and_changes_nothing() {
 #[tokio::test]
 async fn only_the_first_action_checks_the_symptom_later_steps_continue_it() {
     let (_sim, client) = start().await;
-    let node = pods(&client, "frontend").await[0]
-        .spec
-        .clone()
-        .unwrap()
-        .node_name
-        .unwrap();
+    let node = node_of(&client, "frontend").await;
     let mut inc =
         incident(json!({"alertname": "KubeNodeNotReady", "severity": "critical", "node": node}));
     inc.decision = selfheal_core::Decision::NeedsApproval;

@@ -7,51 +7,52 @@ export const prometheus = { type: 'prometheus', uid: '${datasource}' };
 
 let nextId = 1;
 
+type GridPos = { x: number; y: number; w: number; h: number };
+
+/** A panel of `type` reading PromQL queries, each `[expr, legend]`. */
+function panel(
+  type: string,
+  title: string,
+  unit: string,
+  queries: Array<[string, string]>,
+  gridPos: GridPos,
+  description: string,
+  options: Record<string, unknown>,
+): Panel {
+  return {
+    id: nextId++,
+    type,
+    title,
+    description,
+    datasource: prometheus,
+    gridPos,
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    options,
+    targets: queries.map(([expr, legendFormat], i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource: prometheus,
+      expr,
+      ...(legendFormat ? { legendFormat } : {}),
+    })),
+  };
+}
+
 /** A time series panel of PromQL queries, each `[expr, legend]`. */
 export function timeseries(
   title: string,
   unit: string,
   queries: Array<[string, string]>,
-  gridPos: { x: number; y: number; w: number; h: number },
+  gridPos: GridPos,
   description = '',
 ): Panel {
-  return {
-    id: nextId++,
-    type: 'timeseries',
-    title,
-    description,
-    datasource: prometheus,
-    gridPos,
-    fieldConfig: { defaults: { unit }, overrides: [] },
-    options: { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] } },
-    targets: queries.map(([expr, legendFormat], i) => ({
-      refId: String.fromCharCode(65 + i),
-      datasource: prometheus,
-      expr,
-      legendFormat,
-    })),
-  };
+  const legend = { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] };
+  return panel('timeseries', title, unit, queries, gridPos, description, { legend });
 }
 
 /** A single number. */
-export function stat(
-  title: string,
-  unit: string,
-  expr: string,
-  gridPos: { x: number; y: number; w: number; h: number },
-  description = '',
-): Panel {
-  return {
-    id: nextId++,
-    type: 'stat',
-    title,
-    description,
-    datasource: prometheus,
-    gridPos,
-    fieldConfig: { defaults: { unit }, overrides: [] },
-    options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false } },
-    targets: [{ refId: 'A', datasource: prometheus, expr }],
-  };
+export function stat(title: string, unit: string, expr: string, gridPos: GridPos, description = ''): Panel {
+  const reduceOptions = { calcs: ['lastNotNull'], fields: '', values: false };
+  return panel('stat', title, unit, [[expr, '']], gridPos, description, { reduceOptions });
 }
 
 /** The data source picker, and label pickers fed by a query. */

@@ -123,7 +123,11 @@ impl Run<'_> {
                     )),
                 );
                 let started = self.exec.clock.now();
-                let invoked = if resource_type == "lambda" {
+                let invoked = if let Integration::Service { service, action } = integration {
+                    let name = format!("{service}:{action}");
+                    self.timed(self.exec.dispatcher.call(&name, params), timeout)
+                        .await
+                } else {
                     let function = params
                         .get("FunctionName")
                         .and_then(Value::as_str)
@@ -141,9 +145,6 @@ impl Run<'_> {
                             "StatusCode": 200,
                         })
                     })
-                } else {
-                    self.call(&format!("{resource_type}:{resource}"), params, timeout)
-                        .await
                 };
                 let outcome = match (invoked, callback) {
                     (Ok(wrapped), Some((token, rx))) => {
@@ -185,36 +186,25 @@ impl Run<'_> {
         }
     }
 
-    /// Calls the dispatcher; virtual time stands still while the handler runs.
+    /// Invokes a Lambda function through the dispatcher.
     async fn invoke(
         &self,
         function: &str,
         body: Value,
         timeout: Option<u64>,
     ) -> Result<Value, StatesError> {
-        let _hold = self.exec.clock.hold();
         self.timed(self.exec.dispatcher.invoke(function, body), timeout)
             .await
     }
 
-    /// Calls a service integration; virtual time stands still while it runs.
-    async fn call(
-        &self,
-        integration: &str,
-        parameters: Value,
-        timeout: Option<u64>,
-    ) -> Result<Value, StatesError> {
-        let _hold = self.exec.clock.hold();
-        self.timed(self.exec.dispatcher.call(integration, parameters), timeout)
-            .await
-    }
-
-    /// `call`, failed with States.Timeout when it outlasts `timeout` seconds.
+    /// Runs a dispatched call, failed with States.Timeout when it outlasts `timeout` seconds;
+    /// virtual time stands still while the handler runs.
     async fn timed(
         &self,
         call: BoxFuture<'_, Result<Value, InvokeError>>,
         timeout: Option<u64>,
     ) -> Result<Value, StatesError> {
+        let _hold = self.exec.clock.hold();
         match timeout {
             None => call.await.map_err(|e| e.into_states_error()),
             Some(secs) => tokio::select! {
