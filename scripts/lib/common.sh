@@ -58,9 +58,13 @@ need_npm() {
   npm install --prefix "$NPM_PREFIX" --no-audit --no-fund --silent "${missing[@]}" >/dev/null
 }
 
-# free_port: a TCP port nothing listens on right now.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports [N]: prints N (default 1) distinct free loopback ports. One call for all the ports a
+# script needs: the kernel may hand a just-closed port out again, so two calls can collide.
+free_ports() {
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "${1:-1}"
 }
 
 # wait_http URL [SECONDS]: waits until URL answers.

@@ -21,12 +21,7 @@ pub fn serve(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        // Building the scenario rolls sim time forward while pods settle; start in the past so
-        // the cluster's timestamps are not in the future.
-        let sim = Sim::new(
-            &scenario,
-            chrono::Utc::now() - chrono::Duration::minutes(15),
-        )?;
+        let sim = Sim::settled_now(&scenario)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;

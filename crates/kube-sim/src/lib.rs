@@ -27,6 +27,9 @@ pub use faults::{Fault, FaultKind, FaultTarget};
 pub use scenario::{Scenario, ScenarioError};
 pub use world::World;
 
+/// How far in the past [`Sim::settled_now`] builds a cluster: pods settle well within it.
+const SETTLE: chrono::Duration = chrono::Duration::minutes(15);
+
 /// A running simulation: the world behind a lock, shared by the API and the ticker.
 #[derive(Clone)]
 pub struct Sim {
@@ -48,6 +51,26 @@ impl Sim {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The scenario's cluster, settled and at the wall clock's time: built in the past, so pods
+    /// have age and no timestamp is in the future, then run up to now. A sim served in real time
+    /// starts here, so its timestamps and a client's clock agree.
+    pub fn settled_now(scenario: &Scenario) -> Result<Sim, ScenarioError> {
+        let now = Utc::now();
+        let sim = Sim::new(scenario, now - SETTLE)?;
+        sim.advance_to(now);
+        Ok(sim)
+    }
+
+    /// Advances sim time up to `t` (nothing when sim time is already there).
+    pub fn advance_to(&self, t: DateTime<Utc>) {
+        let behind = t - self.world().now;
+        if let Ok(by) = behind.to_std()
+            && !by.is_zero()
+        {
+            self.advance(by);
+        }
+    }
+
     /// Advances sim time by `by`, in one-second steps (tests drive time with this).
     pub fn advance(&self, by: Duration) {
         let steps = by.as_secs().max(1);
@@ -60,15 +83,21 @@ impl Sim {
     }
 
     /// Serves the API on `listener`; sim time follows the wall clock times `speed` (0 stops it,
-    /// for tests that call [`Sim::advance`]).
+    /// for tests that call [`Sim::advance`]). Each tick catches up with the wall clock rather
+    /// than adding a fixed step, so a busy machine delays ticks but never drifts sim time.
     pub async fn serve(self, listener: tokio::net::TcpListener, speed: f64) -> std::io::Result<()> {
         if speed > 0.0 {
             let sim = self.clone();
+            let (origin, sim_origin) = (std::time::Instant::now(), sim.world().now);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(200));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
-                    sim.advance(Duration::from_secs_f64(0.2 * speed));
+                    let elapsed = origin.elapsed().mul_f64(speed);
+                    sim.advance_to(
+                        sim_origin + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+                    );
                 }
             });
         }

@@ -59,6 +59,27 @@ fn revision(o: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> S
         .unwrap_or_default()
 }
 
+/// A cluster served in real time tells the time a client's clock tells: a remediation compares
+/// a container's `finishedAt` with its own clock to decide whether it restarted recently.
+#[tokio::test]
+async fn a_realtime_cluster_is_settled_at_the_wall_clock() {
+    let text =
+        std::fs::read_to_string(selfheal_testkit::repo("chaos/scenarios/three-tier.yaml")).unwrap();
+    let scenario = selfheal_kube_sim::Scenario::from_yaml(&text).unwrap();
+    let before = Utc::now();
+    let sim = Sim::settled_now(&scenario).unwrap();
+    let url = sim.spawn(1.0).await.unwrap();
+    let client = Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+    let sim_now = sim.world().now;
+    assert!(
+        sim_now >= before && sim_now <= Utc::now(),
+        "sim time {sim_now} is not the wall clock (from {before})"
+    );
+    let pods = pods_of(&client, "backend").await;
+    assert_eq!(pods.len(), 3);
+    assert!(pods.iter().all(ready), "the pods settled before now");
+}
+
 #[tokio::test]
 async fn the_sample_cluster_starts_settled() {
     let (_sim, client) = start().await;

@@ -66,9 +66,7 @@ impl Lab {
         scenario: &Scenario,
         listener: tokio::net::TcpListener,
     ) -> Result<Lab, StartError> {
-        // Building the scenario rolls sim time forward while pods settle: start in the past.
-        let sim = Sim::new(scenario, Utc::now() - chrono::Duration::minutes(15))
-            .map_err(StartError::Scenario)?;
+        let sim = Sim::settled_now(scenario).map_err(StartError::Scenario)?;
         let url = format!(
             "http://{}",
             listener.local_addr().map_err(StartError::Serve)?
