@@ -84,6 +84,22 @@ impl MemoryStore {
             .map(|r| (r.settled.clone(), r.resolved_at))
     }
 
+    /// Every incident opened (refusals open none), oldest first, with how it closed and when it
+    /// resolved: what the lab lists for people and `selfheal chaos run`.
+    pub fn incidents(&self) -> Vec<(Incident, Option<Closing>, Option<DateTime<Utc>>)> {
+        let m = self.lock();
+        let mut all: Vec<_> = m
+            .incidents
+            .iter()
+            .filter_map(|(id, r)| {
+                let incident = r.incident.as_deref()?.clone();
+                Some((incident, m.closed.get(id).cloned(), r.resolved_at))
+            })
+            .collect();
+        all.sort_by_key(|(i, _, _)| i.received_at);
+        all
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         // A panic while holding the lock leaves plain data behind; keep serving it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())

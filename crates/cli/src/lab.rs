@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:6443")]
     sim_listen: String,
     /// The scenario (YAML).
-    #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
+    #[arg(long, default_value = "chaos/clusters/three-tier.yaml")]
     scenario: PathBuf,
     /// Write a kubeconfig for kube-sim here.
     #[arg(long)]
@@ -37,6 +37,10 @@ pub struct Args {
     /// compiled-in policy].
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Prometheus, for the health check's SLI queries (e.g. http://127.0.0.1:9090); without it
+    /// an SLI check is unknown.
+    #[arg(long, env = "SELFHEAL_PROMETHEUS")]
+    prometheus: Option<String>,
 }
 
 /// Serves the lab until interrupted.
@@ -53,6 +57,7 @@ pub fn serve(args: Args) -> Result<ExitCode> {
         policy: catalog::load_policy(args.policy.as_deref())?,
         token: args.token,
         slack_file: args.slack_file.clone(),
+        prometheus: args.prometheus.clone(),
         scenario,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

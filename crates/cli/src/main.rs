@@ -110,7 +110,7 @@ enum SimCommand {
     /// Serve a scenario's cluster over the Kubernetes API until interrupted.
     Serve {
         /// The scenario (YAML).
-        #[arg(long, default_value = "chaos/scenarios/three-tier.yaml")]
+        #[arg(long, default_value = "chaos/clusters/three-tier.yaml")]
         scenario: PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:6443")]

@@ -711,6 +711,11 @@ async fn list_faults(State(sim): State<Sim>) -> axum::Json<Value> {
 
 async fn add_fault(State(sim): State<Sim>, body: Bytes) -> Response {
     match serde_json::from_slice::<Fault>(&body) {
+        Ok(f) if f.invalid().is_some() => ApiError::bad_request(format!(
+            "invalid fault: {}",
+            f.invalid().unwrap_or_default()
+        ))
+        .into_response(),
         Ok(f) => {
             let id = sim.world().add_fault(f);
             json_response(StatusCode::CREATED, &json!({"id": id}))

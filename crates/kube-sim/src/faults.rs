@@ -44,6 +44,15 @@ pub enum FaultKind {
         /// Extra seconds per request.
         seconds: f64,
     },
+    /// A share of requests fail with a 503: a bug. With `image`, only pods running that image
+    /// serve the errors, wherever they are (a bad release: a rollback to another image cures it).
+    Errors {
+        /// The share of requests that fail, in (0, 1].
+        share: f64,
+        /// Only pods running this image, e.g. `ghcr.io/selfheal/backend:2.2.0`.
+        #[serde(default)]
+        image: Option<String>,
+    },
     /// A dependency refuses connections: 5xx responses and "connection refused" in the logs.
     DependencyDown {
         /// The dependency's name, e.g. `database:5432`.
@@ -110,6 +119,19 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Why this fault cannot be injected, if it cannot.
+    pub fn invalid(&self) -> Option<String> {
+        match &self.kind {
+            FaultKind::Errors { share, .. } if !(*share > 0.0 && *share <= 1.0) => {
+                Some(format!("errors: share {share} is not in (0, 1]"))
+            }
+            FaultKind::Latency { seconds } if !(*seconds >= 0.0 && seconds.is_finite()) => {
+                Some(format!("latency: {seconds} s is not a duration"))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether this fault applies to a pod of `deployment` in `namespace` created at `created`.
     pub fn hits_pod(
         &self,

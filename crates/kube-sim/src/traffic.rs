@@ -79,6 +79,15 @@ pub(crate) fn pod_metrics(w: &World, pod: &Value) -> Option<Value> {
     }))
 }
 
+/// Whether `pod` runs `image` (any pod, when no image is named).
+fn runs(pod: &Value, image: Option<&str>) -> bool {
+    image.is_none_or(|image| {
+        pod["spec"]["containers"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["image"] == image))
+    })
+}
+
 /// Serves `seconds` of requests on every ready pod (daemons aside), shaped by the faults that hit
 /// it: latency adds to the duration, CPU saturation throttles, a dependency down fails requests.
 pub(crate) fn serve(w: &mut World, seconds: f64) {
@@ -91,13 +100,16 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
         let faults = w.pod_faults(&pod);
         let mut latency = 0.03;
         // Healthy: one request in 20,000 fails, well inside the sample SLO (99.9%).
-        let mut error_share = 0.000_05;
+        let mut error_share: f64 = 0.000_05;
         let cpu = cpu_cores(&pod, &faults);
         for f in &faults {
             match f {
                 FaultKind::Latency { seconds } => latency += seconds,
                 FaultKind::CpuSaturation => latency += 0.6,
                 FaultKind::DependencyDown { .. } => error_share = 1.0,
+                FaultKind::Errors { share, image } if runs(&pod, image.as_deref()) => {
+                    error_share = error_share.max(*share);
+                }
                 _ => {}
             }
         }
@@ -170,5 +182,62 @@ mod tests {
         let after = totals(&w);
         assert!(after.1 - before.1 > 0.0, "errors grow");
         assert_eq!(after.0, before.0, "no request succeeds");
+    }
+
+    /// Errors bound to an image follow the release: none before the rollout, the fault's share
+    /// once every pod runs the image.
+    #[test]
+    fn a_bad_release_fails_its_share_of_requests_only_where_it_runs() {
+        let mut w = cluster(2);
+        deployment(&mut w, "web", 2);
+        w.add_fault(Fault {
+            id: String::new(),
+            kind: FaultKind::Errors {
+                share: 0.25,
+                image: Some("web:2".into()),
+            },
+            target: FaultTarget::default(),
+            injected_at: None,
+        });
+        let start = totals(&w);
+        run_for(&mut w, Duration::from_secs(10));
+        let before = totals(&w);
+        assert!(
+            before.1 - start.1 < (before.0 - start.0) * 0.01,
+            "web:1 is healthy"
+        );
+        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
+        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2");
+        let d = w
+            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
+            .unwrap();
+        w.store(idx::DEPLOYMENTS, d);
+        w.reconcile();
+        run_for(&mut w, Duration::from_secs(60));
+        let rolled = totals(&w);
+        run_for(&mut w, Duration::from_secs(10));
+        let after = totals(&w);
+        let share = (after.1 - rolled.1) / (after.0 - rolled.0 + after.1 - rolled.1);
+        assert!((share - 0.25).abs() < 0.01, "{share}");
+    }
+
+    #[test]
+    fn a_fault_outside_its_bounds_is_refused() {
+        let fault = |kind| Fault {
+            id: String::new(),
+            kind,
+            target: FaultTarget::default(),
+            injected_at: None,
+        };
+        let errors = |share| fault(FaultKind::Errors { share, image: None });
+        assert_eq!(errors(0.5).invalid(), None);
+        assert!(errors(0.0).invalid().is_some());
+        assert!(errors(1.5).invalid().is_some());
+        assert!(errors(f64::NAN).invalid().is_some());
+        assert!(
+            fault(FaultKind::Latency { seconds: -1.0 })
+                .invalid()
+                .is_some()
+        );
     }
 }

@@ -271,7 +271,10 @@ impl World {
             .iter()
             .filter(|f| {
                 f.hits_pod(namespace_of(pod), dep.as_deref(), created)
-                    || matches!(f.kind, FaultKind::BadImage { .. })
+                    || matches!(
+                        f.kind,
+                        FaultKind::BadImage { .. } | FaultKind::Errors { image: Some(_), .. }
+                    )
             })
             .map(|f| f.kind.clone())
             .collect()

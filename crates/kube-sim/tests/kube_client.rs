@@ -1,5 +1,5 @@
 //! kube-sim driven only through kube's typed Api over HTTP, as the remediation code drives EKS.
-//! Each test starts the sample cluster (chaos/scenarios/three-tier.yaml) and checks behaviour.
+//! Each test starts the sample cluster (chaos/clusters/three-tier.yaml) and checks behaviour.
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
@@ -64,7 +64,7 @@ fn revision(o: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> S
 #[tokio::test]
 async fn a_realtime_cluster_is_settled_at_the_wall_clock() {
     let text =
-        std::fs::read_to_string(selfheal_testkit::repo("chaos/scenarios/three-tier.yaml")).unwrap();
+        std::fs::read_to_string(selfheal_testkit::repo("chaos/clusters/three-tier.yaml")).unwrap();
     let scenario = selfheal_kube_sim::Scenario::from_yaml(&text).unwrap();
     let before = Utc::now();
     let sim = Sim::settled_now(&scenario).unwrap();

@@ -12,19 +12,22 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use selfheal_approval::slack::Click;
 use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_audit::Auditor;
-use selfheal_aws::audit::AuditLog;
+use selfheal_aws::audit::{AuditLog, Closing};
 use selfheal_aws::memory::{MemoryArchive, MemoryStore, StaticSecret};
 use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
-use selfheal_core::{Catalog, ErrorClass, Incident, IncidentId, Policy, WorkflowError};
+use selfheal_aws::store::IncidentStore;
+use selfheal_core::{
+    Catalog, ErrorClass, Incident, IncidentId, Mode, Policy, Target, WorkflowError,
+};
 use selfheal_ingest::{Ingest, gateway};
 use selfheal_kube_sim::Scenario;
 use selfheal_slack::Slack;
 use selfheal_states::{Definition, Executor, InProcess};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{error, info};
 
@@ -42,6 +45,8 @@ pub struct Options {
     pub token: String,
     /// Where Slack messages go.
     pub slack_file: PathBuf,
+    /// Prometheus, for the health check's SLI queries (unknown without it).
+    pub prometheus: Option<String>,
 }
 
 /// Starts executions on the lab's executor, each in its own task.
@@ -82,6 +87,27 @@ impl ExecutionStarter for LabStarter {
 }
 
 type LabApprover = Approver<LocalCallback, Arc<MemoryStore>>;
+
+/// One incident as `GET /incidents` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    /// The incident (and execution) id.
+    pub id: IncidentId,
+    /// The alert that opened it.
+    pub alertname: String,
+    /// The runbook it runs.
+    pub runbook: String,
+    /// What it acts on.
+    pub target: Target,
+    /// enforce or dry-run.
+    pub mode: Mode,
+    /// When the alert reached the ingest.
+    pub received_at: DateTime<Utc>,
+    /// How the workflow closed it; none while it runs.
+    pub closing: Option<Closing>,
+    /// When its alert resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
 
 #[derive(Clone)]
 struct AppState {
@@ -142,7 +168,7 @@ pub async fn serve(
             ),
             options.policy.clone(),
             options.catalog.clone(),
-            None,
+            options.prometheus.clone(),
             auditor,
         )),
         lab.clock.clone(),
@@ -175,7 +201,9 @@ pub async fn serve(
         .merge(
             axum::Router::new()
                 .route("/approvals/{incident}", post(approve))
+                .route("/incidents", get(incidents))
                 .route("/incidents/{incident}", get(incident))
+                .route("/kill-switch", get(kill_switch).put(set_kill_switch))
                 .with_state(AppState { store, executor }),
         )
         // selfheal's own metrics, for Prometheus to scrape as CloudWatch reads the EMF lines.
@@ -237,6 +265,50 @@ async fn approve(
             (StatusCode::CONFLICT, Json(json!({"error": e.to_string()})))
         }
     }
+}
+
+/// Every incident the lab opened, oldest first.
+async fn incidents(State(state): State<AppState>) -> Json<Vec<IncidentSummary>> {
+    Json(
+        state
+            .store
+            .incidents()
+            .into_iter()
+            .map(|(incident, closing, resolved_at)| IncidentSummary {
+                id: incident.id,
+                alertname: incident.alert.name().to_owned(),
+                runbook: incident.runbook.id,
+                target: incident.target,
+                mode: incident.mode,
+                received_at: incident.received_at,
+                closing,
+                resolved_at,
+            })
+            .collect(),
+    )
+}
+
+async fn kill_switch(State(state): State<AppState>) -> Json<Value> {
+    let on = state
+        .store
+        .kill_switch()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    Json(json!({"on": on}))
+}
+
+#[derive(Deserialize)]
+struct Switch {
+    on: bool,
+}
+
+/// Turns the kill switch on or off, as an operator would set the DynamoDB item.
+async fn set_kill_switch(State(state): State<AppState>, Json(switch): Json<Switch>) -> Json<Value> {
+    state.store.set_kill_switch(switch.on);
+    info!(on = switch.on, "kill switch set");
+    Json(json!({"on": switch.on}))
 }
 
 async fn incident(

@@ -2,7 +2,7 @@
 //! each started on a free loopback port with its state in a temporary directory and stopped when
 //! the handle drops (moto from pip `moto[server]`, Prometheus and Alertmanager from Debian;
 //! scripts/test installs all three); the sample cluster (kube-sim serving
-//! chaos/scenarios/three-tier.yaml) with a kube client; waiting on a condition; repository paths.
+//! chaos/clusters/three-tier.yaml) with a kube client; waiting on a condition; repository paths.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -72,11 +72,11 @@ pub struct Cluster {
     pub url: String,
 }
 
-/// chaos/scenarios/three-tier.yaml at sim time `start`, served at `speed` (0: the test advances
+/// chaos/clusters/three-tier.yaml at sim time `start`, served at `speed` (0: the test advances
 /// time with `Sim::advance`), with `shop` as the client's default namespace.
 pub async fn three_tier(start: DateTime<Utc>, speed: f64) -> Cluster {
-    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml"))
-        .expect("chaos/scenarios/three-tier.yaml");
+    let text = std::fs::read_to_string(repo("chaos/clusters/three-tier.yaml"))
+        .expect("chaos/clusters/three-tier.yaml");
     let scenario = Scenario::from_yaml(&text).expect("the three-tier scenario");
     let sim = Sim::new(&scenario, start).expect("the three-tier cluster");
     let url = sim.spawn(speed).await.expect("kube-sim serves");

@@ -188,7 +188,13 @@ pub(crate) fn status(w: &mut World) {
         let since = w.progress.get(uid_of(&d)).copied().unwrap_or(w.now);
         let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(600);
         let stalled = !complete && w.now > since + Duration::seconds(deadline);
-        let progressing = if complete {
+        // As the deployment controller does: a rollout that completed stays complete while its
+        // pods fail later (no rollout is in progress to time out) until the template or the
+        // replica count changes.
+        let was_complete = d["status"]["conditions"][1]["reason"] == "NewReplicaSetAvailable"
+            && d["status"]["observedGeneration"] == d["metadata"]["generation"]
+            && updated == desired;
+        let progressing = if complete || was_complete {
             json!({"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet has successfully progressed.")})
         } else if stalled {
             json!({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": format!("ReplicaSet has timed out progressing.")})
@@ -296,6 +302,30 @@ mod tests {
         let mut sets = replicasets(&w);
         sets.sort();
         assert_eq!(sets, [("2".to_owned(), 0), ("3".to_owned(), 4)]);
+    }
+
+    /// Pods that crash long after their rollout completed do not make the rollout time out: the
+    /// deployment is unavailable, not stuck.
+    #[test]
+    fn a_completed_rollout_does_not_time_out_when_its_pods_fail_later() {
+        let mut w = cluster(1);
+        let mut d = crate::controllers::testing::deployment_object("web", 2);
+        d["spec"]["progressDeadlineSeconds"] = json!(60);
+        w.create(idx::DEPLOYMENTS, "shop", d).unwrap();
+        run_for(&mut w, Duration::from_secs(120));
+        w.add_fault(crate::faults::Fault {
+            id: String::new(),
+            kind: crate::faults::FaultKind::ReadinessFailing,
+            target: crate::faults::FaultTarget::default(),
+            injected_at: None,
+        });
+        run_for(&mut w, Duration::from_secs(30));
+        let d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 0, "the pods fail");
+        assert_eq!(
+            d["status"]["conditions"][1]["reason"],
+            "NewReplicaSetAvailable"
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn env() -> Env {
     .send()
     .await
     .unwrap();
-    let text = std::fs::read_to_string(repo("chaos/scenarios/three-tier.yaml")).unwrap();
+    let text = std::fs::read_to_string(repo("chaos/clusters/three-tier.yaml")).unwrap();
     let start = DateTime::parse_from_rfc3339("2026-11-25T21:00:00Z")
         .unwrap()
         .to_utc();
