@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod alerts;
 mod analyze;
 mod catalog;
+mod chaos;
 mod evidence;
 mod gateway;
 mod lab;
@@ -49,6 +50,11 @@ enum Command {
     /// The whole flow on 127.0.0.1: kube-sim, the ingest behind POST /alerts, the workflow on the
     /// local executor with the real handlers, approvals, the audit.
     Lab(lab::Args),
+    /// Chaos scenarios against a running lab: list them, run one and measure the healing.
+    Chaos {
+        #[command(subcommand)]
+        command: chaos::Command,
+    },
     /// Redact secrets and personal data: text on standard input, line for line on standard output.
     Redact {
         /// Keep IP addresses (pod and node addresses an analysis needs).
@@ -302,6 +308,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Lab(args) => lab::serve(args),
+        Command::Chaos { command } => chaos::run(command),
         Command::Redact { keep_ips } => redact(keep_ips),
         Command::Analyze(args) => analyze::run(args),
         Command::Evidence(args) => evidence::run(args),

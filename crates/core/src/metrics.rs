@@ -41,7 +41,27 @@ pub enum Event<'a> {
         /// The reason's code.
         reason: &'a str,
     },
+    /// An approval was asked for or ended: waiting = requested - the others.
+    Approval {
+        /// What happened to it.
+        event: ApprovalEvent,
+    },
 }
+
+crate::spelled_enum!(
+    /// What happens to an approval request.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ApprovalEvent {
+        /// Posted with its buttons; the workflow waits.
+        Requested = "requested",
+        /// Approved by a human.
+        Approved = "approved",
+        /// Rejected by a human.
+        Rejected = "rejected",
+        /// Nobody decided before the approval timeout.
+        Expired = "expired",
+    }
+);
 
 /// Where events go.
 pub trait Sink: Send + Sync {
@@ -91,6 +111,11 @@ pub fn emf(event: &Event<'_>, timestamp_ms: i64) -> Value {
             vec!["reason"],
             json!({"reason": reason, "AlertsRefused": 1}),
         ),
+        Event::Approval { event } => (
+            vec![("Approvals", "Count")],
+            vec!["event"],
+            json!({"event": event.as_str(), "Approvals": 1}),
+        ),
     };
     let metrics: Vec<Value> = metrics
         .into_iter()
@@ -127,6 +152,7 @@ struct Counts {
     actions: BTreeMap<(String, String), u64>,
     alerts: BTreeMap<String, u64>,
     refusals: BTreeMap<String, u64>,
+    approvals: BTreeMap<&'static str, u64>,
 }
 
 /// Counters and the MTTR histogram in memory, rendered in Prometheus' text format.
@@ -164,6 +190,7 @@ impl Sink for Registry {
                 *c.alerts.entry((*outcome).to_owned()).or_default() += count;
             }
             Event::Refused { reason } => *c.refusals.entry((*reason).to_owned()).or_default() += 1,
+            Event::Approval { event } => *c.approvals.entry(event.as_str()).or_default() += 1,
         }
     }
 }
@@ -249,6 +276,20 @@ impl Registry {
                 "selfheal_alerts_refused_total{{reason=\"{reason}\"}} {n}"
             );
         }
+        header(
+            &mut out,
+            "selfheal_approvals_total",
+            "counter",
+            "Approval requests, by what happened to them; waiting = requested - the others.",
+        );
+        for event in ApprovalEvent::ALL {
+            let n = c.approvals.get(event.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "selfheal_approvals_total{{event=\"{}\"}} {n}",
+                event.as_str()
+            );
+        }
         out
     }
 }
@@ -304,6 +345,13 @@ mod tests {
             outcome: "accepted",
             count: 3,
         });
+        for event in [
+            ApprovalEvent::Requested,
+            ApprovalEvent::Requested,
+            ApprovalEvent::Approved,
+        ] {
+            r.record(&Event::Approval { event });
+        }
         let text = r.render();
         for line in [
             "selfheal_incidents_total{outcome=\"remediated\"} 1",
@@ -316,6 +364,9 @@ mod tests {
             "selfheal_actions_total{action=\"restart-pods\",result=\"changed\"} 1",
             "selfheal_alerts_refused_total{reason=\"cooldown\"} 2",
             "selfheal_alerts_total{outcome=\"accepted\"} 3",
+            "selfheal_approvals_total{event=\"requested\"} 2",
+            "selfheal_approvals_total{event=\"approved\"} 1",
+            "selfheal_approvals_total{event=\"expired\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

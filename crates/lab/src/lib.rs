@@ -34,6 +34,7 @@ pub const DEFINITION: &str = include_str!("../../../statemachines/remediation.as
 /// The incident table the definition reads the kill switch from (`dynamodb:getItem`).
 pub const TABLE: &str = "selfheal-incidents";
 
+pub mod chaos;
 pub mod serve;
 
 /// The cluster and the clock the executor and the handlers share.

@@ -31,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{error, info};
 
+use selfheal_core::metrics::Registry;
+
 use crate::{DEFINITION, Lab, LocalCallback, StartError as LabStartError};
 
 /// What the lab serves with.
@@ -113,6 +115,7 @@ pub struct IncidentSummary {
 struct AppState {
     store: Arc<MemoryStore>,
     executor: Arc<Executor>,
+    metrics: Arc<Registry>,
 }
 
 #[derive(Deserialize)]
@@ -173,14 +176,17 @@ pub async fn serve(
         )),
         lab.clock.clone(),
     ));
-    let _ = approver.set(Arc::new(Approver::new(
-        LocalCallback(executor.clone()),
-        store.clone(),
-        Slack::File(options.slack_file.clone()),
-        // Clicks arrive through `POST /approvals`, not a signed Slack request.
-        String::new(),
-        Vec::new(),
-    )));
+    let _ = approver.set(Arc::new(
+        Approver::new(
+            LocalCallback(executor.clone()),
+            store.clone(),
+            Slack::File(options.slack_file.clone()),
+            // Clicks arrive through `POST /approvals`, not a signed Slack request.
+            String::new(),
+            Vec::new(),
+        )
+        .with_metrics(lab.metrics.clone()),
+    ));
     let definition = Arc::new(
         Definition::parse(DEFINITION).map_err(|e| LabStartError::Definition(e.to_string()))?,
     );
@@ -204,7 +210,11 @@ pub async fn serve(
                 .route("/incidents", get(incidents))
                 .route("/incidents/{incident}", get(incident))
                 .route("/kill-switch", get(kill_switch).put(set_kill_switch))
-                .with_state(AppState { store, executor }),
+                .with_state(AppState {
+                    store,
+                    executor,
+                    metrics: lab.metrics.clone(),
+                }),
         )
         // selfheal's own metrics, for Prometheus to scrape as CloudWatch reads the EMF lines.
         .route(
@@ -253,9 +263,8 @@ async fn approve(
         approve: !decision.reject,
         token,
     };
-    match selfheal_approval::complete(&LocalCallback(state.executor.clone()), &click, Utc::now())
-        .await
-    {
+    let callback = LocalCallback(state.executor.clone());
+    match selfheal_approval::complete(&callback, &click, Utc::now(), state.metrics.as_ref()).await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({"incident": id, "approved": click.approve, "decided_by": user})),

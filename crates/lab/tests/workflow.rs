@@ -461,6 +461,10 @@ async fn approval_timed_out_escalates_and_changes_nothing() {
     let (_, outcome, record) = audit(&env, &incident).await;
     assert_eq!(outcome, "escalated");
     assert_eq!(record["state"]["error"]["Error"], "States.Timeout");
+    assert!(metrics_show(
+        &env,
+        "selfheal_approvals_total{event=\"expired\"} 1"
+    ));
 }
 
 #[tokio::test]
@@ -597,13 +601,16 @@ async fn a_slack_click_approves_through_the_approval_handler() {
         )),
         env.lab.clock.clone(),
     ));
-    let approver = Arc::new(selfheal_approval::Approver::new(
-        selfheal_lab::LocalCallback(executor.clone()),
-        selfheal_aws::memory::MemoryStore::new(),
-        selfheal_slack::Slack::File(slack_file.clone()),
-        SECRET.into(),
-        vec!["U024BE7LH".into()],
-    ));
+    let approver = Arc::new(
+        selfheal_approval::Approver::new(
+            selfheal_lab::LocalCallback(executor.clone()),
+            selfheal_aws::memory::MemoryStore::new(),
+            selfheal_slack::Slack::File(slack_file.clone()),
+            SECRET.into(),
+            vec!["U024BE7LH".into()],
+        )
+        .with_metrics(env.lab.metrics.clone()),
+    );
     assert!(approver_cell.set(approver.clone()).is_ok());
     let definition = Definition::parse(DEFINITION).unwrap();
     let hold = env.lab.clock.hold();
@@ -677,6 +684,15 @@ async fn a_slack_click_approves_through_the_approval_handler() {
         ["opened", "approval", "step", "analysis", "closed"]
     );
     assert_eq!(outcome, "remediated");
+    // Asked once, approved once (the outsider and the replay decided nothing): none waiting.
+    assert!(metrics_show(
+        &env,
+        "selfheal_approvals_total{event=\"requested\"} 1"
+    ));
+    assert!(metrics_show(
+        &env,
+        "selfheal_approvals_total{event=\"approved\"} 1"
+    ));
 }
 
 type Approver =

@@ -9,10 +9,13 @@
 pub mod slack;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use selfheal_aws::audit::AuditLog;
 use selfheal_aws::callback::{CallbackError, TaskCallback};
 use selfheal_aws::store::{ReplayGuard, StoreError};
+use selfheal_core::metrics::{ApprovalEvent, Discard, Event, Sink};
 use selfheal_core::{Incident, WorkflowError, apigw};
 use selfheal_slack::Slack;
 use serde::Deserialize;
@@ -91,6 +94,7 @@ pub struct Approver<C, G> {
     slack: Slack,
     signing_secret: String,
     approvers: Vec<String>,
+    metrics: Arc<dyn Sink>,
 }
 
 impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
@@ -109,7 +113,14 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
             slack,
             signing_secret,
             approvers,
+            metrics: Arc::new(Discard),
         }
+    }
+
+    /// Counts requests and decisions in `metrics` (EMF in Lambda, the lab's registry locally).
+    pub fn with_metrics(mut self, metrics: Arc<dyn Sink>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Posts the approval request for `task`; the workflow then waits for a click.
@@ -123,6 +134,9 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
             .await_approval(&task.incident.id, &task.token)
             .await?;
         let ts = self.slack.post(&message, task.thread.as_deref()).await?;
+        self.metrics.record(&Event::Approval {
+            event: ApprovalEvent::Requested,
+        });
         info!(incident_id = %task.incident.id, "approval requested");
         Ok(json!({"posted": true, "ts": ts}))
     }
@@ -144,7 +158,7 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
         if !self.guard.first_time(&signature, now, expires).await? {
             return Err(ApprovalError::Replay);
         }
-        complete(&self.callback, &click, now).await?;
+        complete(&self.callback, &click, now, self.metrics.as_ref()).await?;
         Ok(Decided { click, at: now })
     }
 
@@ -178,12 +192,13 @@ impl<C: TaskCallback, G: ReplayGuard + AuditLog> Approver<C, G> {
 }
 
 /// Completes the waiting task as `click` decides: the approval's result (who and when, which
-/// the audit records), or the `Rejected` error (which escalates). Slack clicks and
-/// `selfheal approve` both end here.
+/// the audit records), or the `Rejected` error (which escalates), and counts the decision in
+/// `metrics`. Slack clicks and `selfheal approve` both end here.
 pub async fn complete<C: TaskCallback>(
     callback: &C,
     click: &Click,
     now: DateTime<Utc>,
+    metrics: &dyn Sink,
 ) -> Result<(), CallbackError> {
     if click.approve {
         let output = json!({"approved": true, "decided_by": click.user, "decided_at": now});
@@ -194,6 +209,13 @@ pub async fn complete<C: TaskCallback>(
             .fail(&click.token, WorkflowError::Rejected.as_str(), &cause)
             .await?;
     }
+    metrics.record(&Event::Approval {
+        event: if click.approve {
+            ApprovalEvent::Approved
+        } else {
+            ApprovalEvent::Rejected
+        },
+    });
     info!(user = click.user, approve = click.approve, "decided");
     Ok(())
 }

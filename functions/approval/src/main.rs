@@ -45,7 +45,8 @@ async fn main() -> Result<(), Error> {
         slack,
         signing_secret,
         approvers,
-    );
+    )
+    .with_metrics(std::sync::Arc::new(selfheal_core::metrics::Emf));
     let invalid = |e| failure(ErrorClass::NonRetryable, e);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let approver = &approver;

@@ -10,8 +10,8 @@ use selfheal_aws::audit::{
 };
 use selfheal_aws::store::{IncidentStore, StoreError};
 use selfheal_core::audit::{AuditEvent, AuditRequest, AuditResponse, Outcome};
-use selfheal_core::metrics::{Discard, Event, Sink};
-use selfheal_core::{Classified, ErrorClass, Mode, Policy};
+use selfheal_core::metrics::{ApprovalEvent, Discard, Event, Sink};
+use selfheal_core::{Classified, Decision, ErrorClass, Incident, Mode, Policy};
 use serde_json::{Value, json};
 use tracing::info;
 
@@ -192,6 +192,11 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
                 outcome: first.outcome,
                 mttr_seconds: first.mttr_seconds,
             });
+            if approval_expired(incident, &state) {
+                self.metrics.record(&Event::Approval {
+                    event: ApprovalEvent::Expired,
+                });
+            }
         }
         Ok(AuditResponse {
             circuit_open: false,
@@ -199,6 +204,14 @@ impl<S: IncidentStore + AuditLog, A: Archive> Auditor<S, A> {
             outcome: Some(first.outcome),
         })
     }
+}
+
+/// Whether the incident waited for an approval that nobody gave before its timeout: nothing runs
+/// before the approval, so a timeout without one is the approval's.
+fn approval_expired(incident: &Incident, state: &Value) -> bool {
+    incident.decision == Decision::NeedsApproval
+        && state.get("approval").is_none_or(Value::is_null)
+        && state["error"]["Error"] == "States.Timeout"
 }
 
 /// What each unit's remediate step returned, for the units that acted.

@@ -67,7 +67,7 @@ export const slo: Dashboard = dashboard(
 export const selfheal: Dashboard = dashboard(
   'selfheal-itself',
   'selfheal',
-  'What selfheal did: incidents by outcome, MTTR, steps by action and result, alerts refused by reason.',
+  'What selfheal did: incidents by outcome, MTTR, steps by action and result, alerts refused by reason, approvals waiting.',
   [
     stat('Remediated (24 h)', 'none', 'sum(increase(selfheal_incidents_total{outcome="remediated"}[24h]))', { x: 0, y: 0, w: 6, h: 5 }),
     stat('Escalated (24 h)', 'none', 'sum(increase(selfheal_incidents_total{outcome="escalated"}[24h]))', { x: 6, y: 0, w: 6, h: 5 }),
@@ -77,6 +77,10 @@ export const selfheal: Dashboard = dashboard(
     timeseries('Steps by action and result', 'none', [['sum by (action, result) (increase(selfheal_actions_total[$__rate_interval]))', '{{action}} {{result}}']], { x: 12, y: 5, w: 12, h: 8 }),
     timeseries('Alerts by outcome', 'none', [['sum by (outcome) (increase(selfheal_alerts_total[$__rate_interval]))', '{{outcome}}']], { x: 0, y: 13, w: 12, h: 8 }),
     timeseries('Refusals by reason', 'none', [['sum by (reason) (increase(selfheal_alerts_refused_total[$__rate_interval]))', '{{reason}}']], { x: 12, y: 13, w: 12, h: 8 }),
+    // Every request ends approved, rejected or expired, so what is neither is still waiting.
+    stat('Approvals waiting', 'none', 'sum(selfheal_approvals_total{event="requested"}) - sum(selfheal_approvals_total{event!="requested"})', { x: 0, y: 21, w: 6, h: 8 },
+      'Approval requests posted to Slack that nobody has approved or rejected yet, and that have not expired.'),
+    timeseries('Approvals by event', 'none', [['sum by (event) (increase(selfheal_approvals_total[$__rate_interval]))', '{{event}}']], { x: 6, y: 21, w: 18, h: 8 }),
   ],
   variables([]),
 );

@@ -253,8 +253,6 @@ pub async fn audit(env: &Env, incident: &Incident) -> (Vec<String>, String, Valu
     )
 }
 
-/// The catalog a deployment that ships `incident`'s runbook is built with (the tests that change
-/// a runbook say so: remediate refuses a runbook that differs from its catalog's).
 /// Whether the lab's /metrics text has `line`, and passes `promtool check metrics`.
 pub fn metrics_show(env: &Env, line: &str) -> bool {
     use std::io::Write;
@@ -282,6 +280,8 @@ pub fn metrics_show(env: &Env, line: &str) -> bool {
     text.lines().any(|l| l == line)
 }
 
+/// The catalog a deployment that ships `incident`'s runbook is built with (the tests that change
+/// a runbook say so: remediate refuses a runbook that differs from its catalog's).
 pub fn trusted(incident: &Incident) -> selfheal_core::Catalog {
     selfheal_core::embedded::catalog()
         .unwrap()
