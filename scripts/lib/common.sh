@@ -41,6 +41,17 @@ need_pip() {
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }
 
+# need_venv NAME PACKAGE_SPEC...: installs a tool whose pins would fight the tests' packages
+# (checkov pins boto3) into its own virtualenv, $HOME/.cache/selfheal/venv/NAME; its command is
+# that venv's bin/NAME. Skipped when the command is there.
+need_venv() {
+  local name=$1; shift
+  local venv=$HOME/.cache/selfheal/venv/$name
+  [ -x "$venv/bin/$name" ] && return 0
+  python3 -m venv "$venv" 2>/dev/null || { need_apt python3-venv; python3 -m venv "$venv"; }
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+}
+
 # need_npm PACKAGE_SPEC...: installs npm packages under $HOME/.cache/selfheal/npm (outside the
 # clone, reused across runs); their commands land in $NPM_BIN.
 NPM_PREFIX=${NPM_PREFIX:-$HOME/.cache/selfheal/npm}
@@ -49,7 +60,9 @@ need_npm() {
   command -v npm >/dev/null || need_apt nodejs npm
   local missing=()
   for spec in "$@"; do
-    local name=${spec%@*}
+    # The version follows the last @, unless that @ opens a scoped name (@scope/name).
+    local name=$spec
+    case $spec in ?*@*) name=${spec%@*} ;; esac
     [ -d "$NPM_PREFIX/node_modules/$name" ] || missing+=("$spec")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
