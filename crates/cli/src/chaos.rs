@@ -87,8 +87,14 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::List { dir } => {
             for s in Scenario::all(&dir)? {
                 println!(
-                    "{:<24} {} -> {}\n{:<24} {}",
-                    s.name, s.expect.alert, s.expect.runbook, "", s.description
+                    "{:<24} {} -> {}\n{:<24} {}\n{:<24} on EKS: {}",
+                    s.name,
+                    s.expect.alert,
+                    s.expect.runbook,
+                    "",
+                    s.description,
+                    "",
+                    s.mirrors.as_deref().unwrap_or("-")
                 );
             }
             Ok(ExitCode::SUCCESS)

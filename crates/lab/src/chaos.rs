@@ -75,6 +75,9 @@ pub struct Scenario {
     pub name: String,
     /// What goes wrong, for people.
     pub description: String,
+    /// The Chaos Mesh experiment (chaos/experiments/) that does on EKS what this does in the lab.
+    #[serde(default)]
+    pub mirrors: Option<String>,
     /// kube-sim faults, injected together (and cleared when the run ends).
     #[serde(default)]
     pub faults: Vec<Fault>,
@@ -717,6 +720,27 @@ mod tests {
                 "{}: no runbook {}",
                 s.name,
                 s.expect.runbook
+            );
+        }
+    }
+
+    #[test]
+    fn every_scenario_names_the_chaos_mesh_experiment_it_mirrors() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for s in Scenario::all(&root.join(SCENARIOS)).unwrap() {
+            let mirrors = s
+                .mirrors
+                .as_deref()
+                .unwrap_or_else(|| panic!("{}: no mirrors", s.name));
+            assert!(
+                mirrors.starts_with("chaos/experiments/"),
+                "{}: {mirrors}",
+                s.name
+            );
+            assert!(
+                root.join(mirrors).is_file(),
+                "{}: {mirrors} does not exist",
+                s.name
             );
         }
     }
