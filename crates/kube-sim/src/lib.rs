@@ -83,21 +83,25 @@ impl Sim {
     }
 
     /// Serves the API on `listener`; sim time follows the wall clock times `speed` (0 stops it,
-    /// for tests that call [`Sim::advance`]). Each tick catches up with the wall clock rather
-    /// than adding a fixed step, so a busy machine delays ticks but never drifts sim time.
+    /// for tests that call [`Sim::advance`]). Time moves in equal steps (0.2 s of wall clock
+    /// each, so counters grow by the same amounts), as many as the wall clock has called for: a
+    /// busy machine delays steps but never drifts sim time.
     pub async fn serve(self, listener: tokio::net::TcpListener, speed: f64) -> std::io::Result<()> {
         if speed > 0.0 {
             let sim = self.clone();
-            let (origin, sim_origin) = (std::time::Instant::now(), sim.world().now);
+            let origin = std::time::Instant::now();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_millis(200));
+                const STEP: f64 = 0.2;
+                let mut tick = tokio::time::interval(Duration::from_secs_f64(STEP));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut done = 0u64;
                 loop {
                     tick.tick().await;
-                    let elapsed = origin.elapsed().mul_f64(speed);
-                    sim.advance_to(
-                        sim_origin + chrono::Duration::from_std(elapsed).unwrap_or_default(),
-                    );
+                    let due = (origin.elapsed().as_secs_f64() / STEP) as u64;
+                    while done < due {
+                        sim.advance(Duration::from_secs_f64(STEP * speed));
+                        done += 1;
+                    }
                 }
             });
         }
