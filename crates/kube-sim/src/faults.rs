@@ -37,8 +37,15 @@ pub enum FaultKind {
     },
     /// Readiness probes fail.
     ReadinessFailing,
-    /// CPU near the limit: throttling and latency show in the metrics.
+    /// CPU near the limit: throttling and latency show in the metrics, however many replicas.
     CpuSaturation,
+    /// The deployment's traffic needs this many cores, spread over its ready pods: a pod asked
+    /// for more than 90% of its CPU limit runs at the limit, throttled and slow, until enough
+    /// replicas share the load.
+    Load {
+        /// Cores the whole deployment needs.
+        cores: f64,
+    },
     /// Every request takes this much longer.
     Latency {
         /// Extra seconds per request.
@@ -124,6 +131,9 @@ impl Fault {
         match &self.kind {
             FaultKind::Errors { share, .. } if !(*share > 0.0 && *share <= 1.0) => {
                 Some(format!("errors: share {share} is not in (0, 1]"))
+            }
+            FaultKind::Load { cores } if !(*cores > 0.0 && cores.is_finite()) => {
+                Some(format!("load: {cores} cores is not a positive number"))
             }
             FaultKind::Latency { seconds } if !(*seconds >= 0.0 && seconds.is_finite()) => {
                 Some(format!("latency: {seconds} s is not a duration"))

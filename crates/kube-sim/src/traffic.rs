@@ -33,19 +33,42 @@ pub struct Traffic {
 /// Histogram buckets for http_request_duration_seconds.
 pub const BUCKETS: [f64; 8] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, f64::INFINITY];
 
-/// The CPU a serving pod of the sample app uses, in cores: 30% of its container's CPU limit (one
-/// core when it has none), or 98% when saturated.
-pub(crate) fn cpu_cores(pod: &Value, faults: &[FaultKind]) -> f64 {
+/// A pod asked for more than this share of its CPU limit runs at the limit, throttled.
+const SATURATION: f64 = 0.9;
+
+/// The CPU a serving pod of the sample app uses, in cores, and whether it is saturated: 30% of
+/// its container's CPU limit (one core when it has none); its share of a load fault's cores,
+/// up to 98% of the limit; 98% under a CPU saturation fault.
+pub(crate) fn cpu_cores(w: &World, pod: &Value, faults: &[FaultKind]) -> (f64, bool) {
     let limit = pod["spec"]["containers"][0]["resources"]["limits"]["cpu"]
         .as_str()
         .and_then(cpu_millis)
         .map_or(1.0, |m| m as f64 / 1000.0);
-    let share = if faults.contains(&FaultKind::CpuSaturation) {
-        0.98
-    } else {
-        0.3
+    if faults.contains(&FaultKind::CpuSaturation) {
+        return (0.98 * limit, true);
+    }
+    let load = faults.iter().find_map(|f| match f {
+        FaultKind::Load { cores } => Some(*cores),
+        _ => None,
+    });
+    match load {
+        Some(cores) => {
+            let wanted = cores / ready_replicas(w, pod).max(1) as f64;
+            (wanted.min(0.98 * limit), wanted > SATURATION * limit)
+        }
+        None => (0.3 * limit, false),
+    }
+}
+
+/// Ready pods of `pod`'s deployment (the pod itself when it has none).
+fn ready_replicas(w: &World, pod: &Value) -> usize {
+    let Some(deployment) = w.deployment_of_pod(pod) else {
+        return 1;
     };
-    share * limit
+    let ns = pod["metadata"]["namespace"].as_str();
+    w.list(idx::PODS, ns)
+        .filter(|p| is_ready(p) && w.deployment_of_pod(p).as_deref() == Some(&deployment))
+        .count()
 }
 
 /// The metrics-server's view of a running pod (`metrics.k8s.io/v1beta1` PodMetrics): what its
@@ -57,7 +80,7 @@ pub(crate) fn pod_metrics(w: &World, pod: &Value) -> Option<Value> {
     let cpu = if is_daemon(pod) {
         0.01
     } else {
-        cpu_cores(pod, &w.pod_faults(pod))
+        cpu_cores(w, pod, &w.pod_faults(pod)).0
     };
     let containers: Vec<Value> = pod["spec"]["containers"]
         .as_array()
@@ -89,7 +112,8 @@ fn runs(pod: &Value, image: Option<&str>) -> bool {
 }
 
 /// Serves `seconds` of requests on every ready pod (daemons aside), shaped by the faults that hit
-/// it: latency adds to the duration, CPU saturation throttles, a dependency down fails requests.
+/// it: latency adds to the duration, CPU saturation throttles and slows, a dependency down fails
+/// requests.
 pub(crate) fn serve(w: &mut World, seconds: f64) {
     let pods: Vec<Value> = w
         .list(idx::PODS, None)
@@ -101,11 +125,13 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
         let mut latency = 0.03;
         // Healthy: one request in 20,000 fails, well inside the sample SLO (99.9%).
         let mut error_share: f64 = 0.000_05;
-        let cpu = cpu_cores(&pod, &faults);
+        let (cpu, saturated) = cpu_cores(w, &pod, &faults);
+        if saturated {
+            latency += 0.6;
+        }
         for f in &faults {
             match f {
                 FaultKind::Latency { seconds } => latency += seconds,
-                FaultKind::CpuSaturation => latency += 0.6,
                 FaultKind::DependencyDown { .. } => error_share = 1.0,
                 FaultKind::Errors { share, image } if runs(&pod, image.as_deref()) => {
                     error_share = error_share.max(*share);
@@ -126,11 +152,7 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
         t.duration_count += n;
         t.cpu_seconds += cpu * seconds;
         t.cfs_periods += seconds * 10.0;
-        t.cfs_throttled += if faults.contains(&FaultKind::CpuSaturation) {
-            seconds * 6.0
-        } else {
-            0.0
-        };
+        t.cfs_throttled += if saturated { seconds * 6.0 } else { 0.0 };
     }
 }
 
@@ -138,7 +160,7 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
 mod tests {
     use std::time::Duration;
 
-    use crate::controllers::testing::{cluster, deployment, run_for};
+    use crate::controllers::testing::{cluster, deployment, run_for, update};
     use crate::faults::{Fault, FaultTarget};
 
     use super::*;
@@ -206,19 +228,49 @@ mod tests {
             before.1 - start.1 < (before.0 - start.0) * 0.01,
             "web:1 is healthy"
         );
-        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
-        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2");
-        let d = w
-            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
-            .unwrap();
-        w.store(idx::DEPLOYMENTS, d);
-        w.reconcile();
+        update(&mut w, "web", |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2")
+        });
         run_for(&mut w, Duration::from_secs(60));
         let rolled = totals(&w);
         run_for(&mut w, Duration::from_secs(10));
         let after = totals(&w);
         let share = (after.1 - rolled.1) / (after.0 - rolled.0 + after.1 - rolled.1);
         assert!((share - 0.25).abs() < 0.01, "{share}");
+    }
+
+    /// A load more than the replicas can carry throttles every pod; scaling out spreads it until
+    /// none is saturated, and the throttling stops.
+    #[test]
+    fn a_load_saturates_until_enough_replicas_share_it() {
+        let mut w = cluster(3);
+        deployment(&mut w, "web", 2);
+        w.add_fault(Fault {
+            id: String::new(),
+            kind: FaultKind::Load { cores: 2.0 },
+            target: FaultTarget {
+                namespace: Some("shop".into()),
+                deployment: Some("web".into()),
+                ..FaultTarget::default()
+            },
+            injected_at: None,
+        });
+        run_for(&mut w, Duration::from_secs(10));
+        let before = totals(&w).2;
+        run_for(&mut w, Duration::from_secs(10));
+        assert!(
+            totals(&w).2 > before,
+            "two pods of one core each carry 2 cores: throttled"
+        );
+        update(&mut w, "web", |d| d["spec"]["replicas"] = json!(4));
+        run_for(&mut w, Duration::from_secs(60));
+        let scaled = totals(&w).2;
+        run_for(&mut w, Duration::from_secs(10));
+        assert_eq!(
+            totals(&w).2,
+            scaled,
+            "four pods at half a core each: none throttled"
+        );
     }
 
     #[test]

@@ -733,7 +733,7 @@ mod tests {
                 .as_deref()
                 .unwrap_or_else(|| panic!("{}: no mirrors", s.name));
             assert!(
-                mirrors.starts_with("chaos/experiments/"),
+                mirrors.starts_with("chaos/experiments/") || mirrors.starts_with("chaos/load/"),
                 "{}: {mirrors}",
                 s.name
             );

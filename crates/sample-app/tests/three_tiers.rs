@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // a panic is the failure report
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use selfheal_sample_app::{App, Faults, Metrics, Role, Switches};
@@ -191,26 +190,7 @@ async fn metrics_pass_promtool_check_metrics() {
         .await
         .unwrap();
     assert!(text.contains("process_resident_memory_bytes"), "{text}");
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; scripts/test installs it)");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    selfheal_testkit::promtool_check_metrics(&text);
 }
 
 #[test]

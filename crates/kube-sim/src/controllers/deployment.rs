@@ -239,7 +239,7 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::controllers::testing::{cluster, deployment, run_for};
+    use crate::controllers::testing::{cluster, deployment, run_for, update};
     use crate::object::REVISION;
     use crate::resources::idx;
 
@@ -276,14 +276,10 @@ mod tests {
         let mut w = cluster(2);
         deployment(&mut w, "web", 4);
         run_for(&mut w, Duration::from_secs(5));
-        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
-        let original = d["spec"]["template"].clone();
-        d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2");
-        let d = w
-            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
-            .unwrap();
-        w.store(idx::DEPLOYMENTS, d);
-        w.reconcile();
+        let original = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap()["spec"]["template"].clone();
+        update(&mut w, "web", |d| {
+            d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2")
+        });
         // maxSurge 25% of 4: at most 5 pods while the new ReplicaSet comes up.
         let total: i64 = replicasets(&w).iter().map(|(_, n)| n).sum();
         assert!(total <= 5, "{:?}", replicasets(&w));
@@ -292,12 +288,7 @@ mod tests {
         sets.sort();
         assert_eq!(sets, [("1".to_owned(), 0), ("2".to_owned(), 4)]);
         // Back to the first template: its ReplicaSet becomes revision 3, no new one is made.
-        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
-        d["spec"]["template"] = original;
-        let d = w
-            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
-            .unwrap();
-        w.store(idx::DEPLOYMENTS, d);
+        update(&mut w, "web", |d| d["spec"]["template"] = original);
         run_for(&mut w, Duration::from_secs(30));
         let mut sets = replicasets(&w);
         sets.sort();

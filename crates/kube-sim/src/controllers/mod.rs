@@ -101,6 +101,20 @@ pub(crate) mod testing {
         w.reconcile();
     }
 
+    /// Changes deployment `name` in `shop` as a client's update would, and reconciles.
+    pub(crate) fn update(w: &mut World, name: &str, change: impl FnOnce(&mut Value)) {
+        let mut d = w
+            .get(idx::DEPLOYMENTS, "shop", name)
+            .expect("deployment")
+            .clone();
+        change(&mut d);
+        let d = w
+            .prepare_update(idx::DEPLOYMENTS, "shop", name, d)
+            .expect("a valid update");
+        w.store(idx::DEPLOYMENTS, d);
+        w.reconcile();
+    }
+
     /// Advances sim time in one-second ticks, as the served simulation does.
     pub(crate) fn run_for(w: &mut World, by: Duration) {
         for _ in 0..by.as_secs() {

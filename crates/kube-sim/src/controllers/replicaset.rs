@@ -95,7 +95,7 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::controllers::testing::{cluster, deployment, run_for};
+    use crate::controllers::testing::{cluster, deployment, run_for, update};
     use crate::object::{is_ready, name_of};
     use crate::resources::idx;
 
@@ -123,20 +123,8 @@ mod tests {
         deployment(&mut w, "web", 3);
         run_for(&mut w, Duration::from_secs(5));
         // One more pod that cannot become ready yet, then scale back to 3.
-        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
-        d["spec"]["replicas"] = json!(4);
-        let d = w
-            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
-            .unwrap();
-        w.store(idx::DEPLOYMENTS, d);
-        w.reconcile();
-        let mut d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap().clone();
-        d["spec"]["replicas"] = json!(3);
-        let d = w
-            .prepare_update(idx::DEPLOYMENTS, "shop", "web", d)
-            .unwrap();
-        w.store(idx::DEPLOYMENTS, d);
-        w.reconcile();
+        update(&mut w, "web", |d| d["spec"]["replicas"] = json!(4));
+        update(&mut w, "web", |d| d["spec"]["replicas"] = json!(3));
         let pods: Vec<_> = w.list(idx::PODS, Some("shop")).collect();
         assert_eq!(pods.len(), 3);
         assert!(

@@ -255,28 +255,8 @@ pub async fn audit(env: &Env, incident: &Incident) -> (Vec<String>, String, Valu
 
 /// Whether the lab's /metrics text has `line`, and passes `promtool check metrics`.
 pub fn metrics_show(env: &Env, line: &str) -> bool {
-    use std::io::Write;
     let text = env.lab.metrics.render();
-    let mut promtool = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian's prometheus package; scripts/test installs it)");
-    promtool
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    selfheal_testkit::promtool_check_metrics(&text);
     text.lines().any(|l| l == line)
 }
 
