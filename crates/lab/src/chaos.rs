@@ -191,11 +191,13 @@ impl Scenario {
             .collect()
     }
 
-    /// Whether an alert with these labels is the one this scenario expects.
+    /// Whether an alert with these labels is the one this scenario expects: its name, meant for
+    /// automation (`selfheal: auto`; a ticket of the same name goes to people and may outlast
+    /// the page), on the expected workload.
     pub fn matches_alert(&self, labels: &serde_json::Map<String, Value>) -> bool {
         let label = |k: &str| labels.get(k).and_then(Value::as_str);
         let e = &self.expect;
-        if label("alertname") != Some(e.alert.as_str()) {
+        if label("alertname") != Some(e.alert.as_str()) || label("selfheal") != Some("auto") {
             return false;
         }
         if let Some(node) = &e.node {
@@ -770,10 +772,11 @@ mod tests {
     fn alerts_match_by_workload_the_pods_included() {
         let s = scenario(CRASHLOOP).unwrap();
         let labels = |v: Value| v.as_object().unwrap().clone();
-        assert!(s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "backend-6876cdd5f7-qg4rt"}))));
-        assert!(s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "deployment": "backend"}))));
-        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "namespace": "shop", "pod": "frontend-6876cdd5f7-qg4rt"}))));
-        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "namespace": "other", "pod": "backend-6876cdd5f7-qg4rt"}))));
-        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodNotReady", "namespace": "shop", "pod": "backend-6876cdd5f7-qg4rt"}))));
+        assert!(s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "selfheal": "auto", "namespace": "shop", "pod": "backend-6876cdd5f7-qg4rt"}))));
+        assert!(s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "selfheal": "auto", "namespace": "shop", "deployment": "backend"}))));
+        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "selfheal": "notify", "namespace": "shop", "deployment": "backend"}))), "a ticket is for people");
+        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "selfheal": "auto", "namespace": "shop", "pod": "frontend-6876cdd5f7-qg4rt"}))));
+        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodCrashLooping", "selfheal": "auto", "namespace": "other", "pod": "backend-6876cdd5f7-qg4rt"}))));
+        assert!(!s.matches_alert(&labels(json!({"alertname": "KubePodNotReady", "selfheal": "auto", "namespace": "shop", "pod": "backend-6876cdd5f7-qg4rt"}))));
     }
 }
