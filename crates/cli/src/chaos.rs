@@ -161,7 +161,7 @@ fn show(start: chrono::DateTime<Utc>, p: &Progress<'_>) {
     let now = at(Utc::now());
     match p {
         Progress::Injected(what) => println!("{now}  injected {what}"),
-        Progress::Alert(state) => println!("{now}  alert {state}"),
+        Progress::Alert(state) => println!("{now}  alert {}", state.as_str()),
         Progress::Opened(i) => println!(
             "{}  incident {} opened: {} on {} ({})",
             at(i.received_at),

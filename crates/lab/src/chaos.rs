@@ -262,13 +262,36 @@ pub struct Options {
     pub poll: Duration,
 }
 
+/// An alert's state in Prometheus, as `GET /api/v1/alerts` reports it (inactive: not listed).
+/// Ordered: with several alerts of the name, the furthest along wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AlertState {
+    /// Not pending, not firing.
+    Inactive,
+    /// Its expression holds, its `for` has not elapsed.
+    Pending,
+    /// Firing: Alertmanager has it.
+    Firing,
+}
+
+impl AlertState {
+    /// As Prometheus spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Inactive => "inactive",
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+        }
+    }
+}
+
 /// What a run sees, as it sees it.
 #[derive(Debug)]
 pub enum Progress<'a> {
     /// A fault was injected or the release made.
     Injected(String),
-    /// The expected alert changed state: `pending`, `firing` or `inactive`.
-    Alert(&'a str),
+    /// The expected alert changed state.
+    Alert(AlertState),
     /// The incident opened.
     Opened(&'a IncidentSummary),
     /// A timeline event of the incident.
@@ -540,10 +563,10 @@ impl Parts {
     }
 
     /// The expected alert's state in Prometheus: firing wins over pending.
-    async fn alert_state(&self, scenario: &Scenario) -> Result<&'static str, ChaosError> {
+    async fn alert_state(&self, scenario: &Scenario) -> Result<AlertState, ChaosError> {
         let url = format!("{}/api/v1/alerts", self.endpoints.prometheus);
         let body: Value = self.send("Prometheus", self.http.get(&url), &url).await?;
-        let states: Vec<&str> = body["data"]["alerts"]
+        Ok(body["data"]["alerts"]
             .as_array()
             .into_iter()
             .flatten()
@@ -552,15 +575,13 @@ impl Parts {
                     .as_object()
                     .is_some_and(|l| scenario.matches_alert(l))
             })
-            .filter_map(|a| a["state"].as_str())
-            .collect();
-        Ok(if states.contains(&"firing") {
-            "firing"
-        } else if states.contains(&"pending") {
-            "pending"
-        } else {
-            "inactive"
-        })
+            .map(|a| match a["state"].as_str() {
+                Some("firing") => AlertState::Firing,
+                Some("pending") => AlertState::Pending,
+                _ => AlertState::Inactive,
+            })
+            .max()
+            .unwrap_or(AlertState::Inactive))
     }
 
     /// The first incident opened for the scenario since `since`.
@@ -592,7 +613,7 @@ impl Parts {
         progress: &mut impl FnMut(Progress<'_>),
     ) -> Result<(), ChaosError> {
         let deadline = Instant::now() + options.timeout;
-        let mut state = "inactive";
+        let mut state = AlertState::Inactive;
         // Timeline events shown so far, and whether the close was shown.
         let (mut seen, mut closed) = (0, false);
         loop {
@@ -602,10 +623,10 @@ impl Parts {
                 progress(Progress::Alert(state));
                 let now = Utc::now();
                 match state {
-                    "firing" => {
+                    AlertState::Firing => {
                         report.firing_at.get_or_insert(now);
                     }
-                    "inactive" if report.firing_at.is_some() => {
+                    AlertState::Inactive if report.firing_at.is_some() => {
                         report.resolved_at.get_or_insert(now);
                     }
                     _ => {}
