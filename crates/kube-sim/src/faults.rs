@@ -123,6 +123,11 @@ pub struct Fault {
     /// When it was injected (sim time).
     #[serde(default)]
     pub injected_at: Option<DateTime<Utc>>,
+    /// For a fault that hits only the pods already running (`until_restart`): their uids, taken
+    /// at injection. Creation times are whole seconds, so a pod created in the injection's second
+    /// cannot be told from an old one by its time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Fault {
@@ -142,12 +147,28 @@ impl Fault {
         }
     }
 
-    /// Whether this fault applies to a pod of `deployment` in `namespace` created at `created`.
+    /// Whether this fault hits only the pods running when it was injected.
+    pub fn until_restart(&self) -> bool {
+        matches!(
+            self.kind,
+            FaultKind::Crashloop {
+                until_restart: true,
+                ..
+            } | FaultKind::OomKilled {
+                until_restart: true,
+                ..
+            }
+        )
+    }
+
+    /// Whether this fault applies to pod `uid` of `deployment` in `namespace`, created at
+    /// `created`.
     pub fn hits_pod(
         &self,
         namespace: &str,
         deployment: Option<&str>,
         created: DateTime<Utc>,
+        uid: &str,
     ) -> bool {
         let ns_ok = self
             .target
@@ -160,14 +181,10 @@ impl Fault {
             (None, _) => self.target.node.is_none(),
         };
         let age_ok = match &self.kind {
-            FaultKind::Crashloop {
-                until_restart: true,
-                ..
-            }
-            | FaultKind::OomKilled {
-                until_restart: true,
-                ..
-            } => self.injected_at.is_none_or(|t| created <= t),
+            _ if self.until_restart() => match &self.existing {
+                Some(uids) => uids.contains(uid),
+                None => self.injected_at.is_none_or(|t| created <= t),
+            },
             // Pulling happens once per pod: running pods already have their image.
             FaultKind::ImagePull => self.injected_at.is_none_or(|t| created >= t),
             _ => true,
@@ -232,9 +249,27 @@ mod tests {
                 node: None,
             },
             injected_at: Some(t),
+            existing: None,
         };
-        assert!(f.hits_pod("shop", Some("backend"), t - chrono::Duration::seconds(5)));
-        assert!(!f.hits_pod("shop", Some("backend"), t + chrono::Duration::seconds(5)));
-        assert!(!f.hits_pod("shop", Some("frontend"), t));
+        assert!(f.hits_pod(
+            "shop",
+            Some("backend"),
+            t - chrono::Duration::seconds(5),
+            "a"
+        ));
+        assert!(!f.hits_pod(
+            "shop",
+            Some("backend"),
+            t + chrono::Duration::seconds(5),
+            "b"
+        ));
+        assert!(!f.hits_pod("shop", Some("frontend"), t, "c"));
+        // Once injected, the pods that ran then are the ones hit, whatever their creation second.
+        let known = Fault {
+            existing: Some(["old".to_owned()].into()),
+            ..f.clone()
+        };
+        assert!(known.hits_pod("shop", Some("backend"), t, "old"));
+        assert!(!known.hits_pod("shop", Some("backend"), t, "new-in-the-same-second"));
     }
 }

@@ -117,6 +117,7 @@ impl Sim {
             kind,
             target,
             injected_at: None,
+            existing: None,
         })
     }
 

@@ -198,6 +198,7 @@ mod tests {
                 ..FaultTarget::default()
             },
             injected_at: None,
+            existing: None,
         });
         let before = totals(&w);
         run_for(&mut w, Duration::from_secs(5));
@@ -220,6 +221,7 @@ mod tests {
             },
             target: FaultTarget::default(),
             injected_at: None,
+            existing: None,
         });
         let start = totals(&w);
         run_for(&mut w, Duration::from_secs(10));
@@ -254,6 +256,7 @@ mod tests {
                 ..FaultTarget::default()
             },
             injected_at: None,
+            existing: None,
         });
         run_for(&mut w, Duration::from_secs(10));
         let before = totals(&w).2;
@@ -280,6 +283,7 @@ mod tests {
             kind,
             target: FaultTarget::default(),
             injected_at: None,
+            existing: None,
         };
         let errors = |share| fault(FaultKind::Errors { share, image: None });
         assert_eq!(errors(0.5).invalid(), None);

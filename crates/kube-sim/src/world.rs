@@ -160,6 +160,17 @@ impl World {
             fault.id = format!("f{}", self.next_fault);
         }
         fault.injected_at = Some(self.now);
+        if fault.until_restart() {
+            let existing = self
+                .list(idx::PODS, None)
+                .filter(|p| {
+                    let dep = self.deployment_of_pod(p);
+                    fault.hits_pod(namespace_of(p), dep.as_deref(), self.now, uid_of(p))
+                })
+                .map(|p| uid_of(p).to_owned())
+                .collect();
+            fault.existing = Some(existing);
+        }
         let id = fault.id.clone();
         self.faults.push(fault);
         self.reconcile();
@@ -270,7 +281,7 @@ impl World {
         self.faults
             .iter()
             .filter(|f| {
-                f.hits_pod(namespace_of(pod), dep.as_deref(), created)
+                f.hits_pod(namespace_of(pod), dep.as_deref(), created, uid_of(pod))
                     || matches!(
                         f.kind,
                         FaultKind::BadImage { .. } | FaultKind::Errors { image: Some(_), .. }

@@ -176,6 +176,7 @@ async fn a_json_patch_undo_restores_the_previous_template_and_revision() {
         },
         target: FaultTarget::default(),
         injected_at: None,
+        existing: None,
     });
     sim.advance(Duration::from_secs(5));
     assert!(pods_of(&client, "backend").await.iter().all(|p| !ready(p)));
@@ -466,6 +467,7 @@ async fn a_crashloop_shows_in_status_events_and_the_previous_log() {
             node: None,
         },
         injected_at: None,
+        existing: None,
     });
     sim.advance(Duration::from_secs(30));
     let pod = pods_of(&client, "backend").await.remove(0);

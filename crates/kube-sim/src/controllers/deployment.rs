@@ -309,6 +309,7 @@ mod tests {
             kind: crate::faults::FaultKind::ReadinessFailing,
             target: crate::faults::FaultTarget::default(),
             injected_at: None,
+            existing: None,
         });
         run_for(&mut w, Duration::from_secs(30));
         let d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap();

@@ -352,6 +352,7 @@ mod tests {
                 ..FaultTarget::default()
             },
             injected_at: None,
+            existing: None,
         });
     }
 

@@ -88,6 +88,7 @@ mod tests {
                 ..FaultTarget::default()
             },
             injected_at: None,
+            existing: None,
         });
         run_for(&mut w, Duration::from_secs(5));
         let node = w.get(idx::NODES, "", "node-0").unwrap();
