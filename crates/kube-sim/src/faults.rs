@@ -131,6 +131,17 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// A fault of `kind` on `target`, not yet injected (the world gives it its id and times).
+    pub fn new(kind: FaultKind, target: FaultTarget) -> Fault {
+        Fault {
+            id: String::new(),
+            kind,
+            target,
+            injected_at: None,
+            existing: None,
+        }
+    }
+
     /// Why this fault cannot be injected, if it cannot.
     pub fn invalid(&self) -> Option<String> {
         match &self.kind {

@@ -112,13 +112,7 @@ impl Sim {
 impl Sim {
     /// Injects a fault of `kind` on `target`; returns its id.
     pub fn inject(&self, kind: FaultKind, target: FaultTarget) -> String {
-        self.world().add_fault(Fault {
-            id: String::new(),
-            kind,
-            target,
-            injected_at: None,
-            existing: None,
-        })
+        self.world().add_fault(Fault::new(kind, target))
     }
 
     /// Serves on a free loopback port in the background (tests, the lab); returns the URL.

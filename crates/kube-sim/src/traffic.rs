@@ -160,7 +160,7 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
 mod tests {
     use std::time::Duration;
 
-    use crate::controllers::testing::{cluster, deployment, run_for, update};
+    use crate::controllers::testing::{cluster, deployment, inject, run_for, update};
     use crate::faults::{Fault, FaultTarget};
 
     use super::*;
@@ -187,19 +187,12 @@ mod tests {
             ok > 0.0 && err < ok * 0.01 && throttled == 0.0,
             "{ok} {err}"
         );
-        w.add_fault(Fault {
-            id: String::new(),
-            kind: FaultKind::DependencyDown {
+        inject(
+            &mut w,
+            FaultKind::DependencyDown {
                 dependency: "db:5432".into(),
             },
-            target: FaultTarget {
-                namespace: Some("shop".into()),
-                deployment: Some("web".into()),
-                ..FaultTarget::default()
-            },
-            injected_at: None,
-            existing: None,
-        });
+        );
         let before = totals(&w);
         run_for(&mut w, Duration::from_secs(5));
         let after = totals(&w);
@@ -213,16 +206,13 @@ mod tests {
     fn a_bad_release_fails_its_share_of_requests_only_where_it_runs() {
         let mut w = cluster(2);
         deployment(&mut w, "web", 2);
-        w.add_fault(Fault {
-            id: String::new(),
-            kind: FaultKind::Errors {
+        w.add_fault(Fault::new(
+            FaultKind::Errors {
                 share: 0.25,
                 image: Some("web:2".into()),
             },
-            target: FaultTarget::default(),
-            injected_at: None,
-            existing: None,
-        });
+            FaultTarget::default(),
+        ));
         let start = totals(&w);
         run_for(&mut w, Duration::from_secs(10));
         let before = totals(&w);
@@ -247,17 +237,7 @@ mod tests {
     fn a_load_saturates_until_enough_replicas_share_it() {
         let mut w = cluster(3);
         deployment(&mut w, "web", 2);
-        w.add_fault(Fault {
-            id: String::new(),
-            kind: FaultKind::Load { cores: 2.0 },
-            target: FaultTarget {
-                namespace: Some("shop".into()),
-                deployment: Some("web".into()),
-                ..FaultTarget::default()
-            },
-            injected_at: None,
-            existing: None,
-        });
+        inject(&mut w, FaultKind::Load { cores: 2.0 });
         run_for(&mut w, Duration::from_secs(10));
         let before = totals(&w).2;
         run_for(&mut w, Duration::from_secs(10));
@@ -278,13 +258,7 @@ mod tests {
 
     #[test]
     fn a_fault_outside_its_bounds_is_refused() {
-        let fault = |kind| Fault {
-            id: String::new(),
-            kind,
-            target: FaultTarget::default(),
-            injected_at: None,
-            existing: None,
-        };
+        let fault = |kind| Fault::new(kind, FaultTarget::default());
         let errors = |share| fault(FaultKind::Errors { share, image: None });
         assert_eq!(errors(0.5).invalid(), None);
         assert!(errors(0.0).invalid().is_some());

@@ -169,15 +169,12 @@ async fn a_json_patch_undo_restores_the_previous_template_and_revision() {
     let deployments = Api::<Deployment>::namespaced(client.clone(), "shop");
     let sets = Api::<ReplicaSet>::namespaced(client.clone(), "shop");
     // The current image (revision 2) turns out bad: its pods fail readiness.
-    sim.world().add_fault(Fault {
-        id: String::new(),
-        kind: FaultKind::BadImage {
+    sim.world().add_fault(Fault::new(
+        FaultKind::BadImage {
             image: "ghcr.io/selfheal/backend:2.1.0".into(),
         },
-        target: FaultTarget::default(),
-        injected_at: None,
-        existing: None,
-    });
+        FaultTarget::default(),
+    ));
     sim.advance(Duration::from_secs(5));
     assert!(pods_of(&client, "backend").await.iter().all(|p| !ready(p)));
     // What `kubectl rollout undo` does: the ReplicaSet of the previous revision, its template
@@ -454,21 +451,18 @@ async fn scale_goes_through_the_scale_subresource() {
 #[tokio::test]
 async fn a_crashloop_shows_in_status_events_and_the_previous_log() {
     let (sim, client) = start().await;
-    sim.world().add_fault(Fault {
-        id: String::new(),
-        kind: FaultKind::Crashloop {
+    sim.world().add_fault(Fault::new(
+        FaultKind::Crashloop {
             exit_code: 2,
             log: vec!["panic: runtime error: invalid memory address".into()],
             until_restart: true,
         },
-        target: FaultTarget {
+        FaultTarget {
             namespace: Some("shop".into()),
             deployment: Some("backend".into()),
             node: None,
         },
-        injected_at: None,
-        existing: None,
-    });
+    ));
     sim.advance(Duration::from_secs(30));
     let pod = pods_of(&client, "backend").await.remove(0);
     let name = pod.metadata.name.clone().unwrap();

@@ -632,32 +632,24 @@ impl Parts {
                     _ => {}
                 }
             }
-            if report.incident.is_none()
-                && let Some(opened) = self.incident(scenario, report.fault_at).await?
-            {
-                progress(Progress::Opened(&opened));
-                report.incident = Some(opened);
-            }
-            if let Some(incident) = &report.incident
-                && !closed
-            {
-                // The incident first, then its timeline: a close seen includes its last events
-                // (an incident can open and close between two looks).
-                let fresh = self.incident(scenario, report.fault_at).await?;
-                for event in self.timeline(incident).await?.iter().skip(seen) {
+            // The incident first, then its timeline: a close seen includes its last events (an
+            // incident can open and close between two looks).
+            if !closed && let Some(fresh) = self.incident(scenario, report.fault_at).await? {
+                if report.incident.is_none() {
+                    progress(Progress::Opened(&fresh));
+                }
+                for event in self.timeline(&fresh).await?.iter().skip(seen) {
                     progress(Progress::Event(event));
                     seen += 1;
                 }
-                if let Some(fresh) = fresh {
-                    if let Some(closing) = &fresh.closing {
-                        progress(Progress::Closed(closing));
-                        closed = true;
-                        if closing.outcome == Outcome::Remediated && !options.hands_off {
-                            report.healthy_at = Some(closing.closed_at);
-                        }
+                if let Some(closing) = &fresh.closing {
+                    progress(Progress::Closed(closing));
+                    closed = true;
+                    if closing.outcome == Outcome::Remediated && !options.hands_off {
+                        report.healthy_at = Some(closing.closed_at);
                     }
-                    report.incident = Some(fresh);
                 }
+                report.incident = Some(fresh);
             }
             if options.hands_off && report.resolved_at.is_some() {
                 report.healthy_at = report.resolved_at;

@@ -239,7 +239,7 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::controllers::testing::{cluster, deployment, run_for, update};
+    use crate::controllers::testing::{cluster, deployment, inject, run_for, update};
     use crate::object::REVISION;
     use crate::resources::idx;
 
@@ -304,13 +304,7 @@ mod tests {
         d["spec"]["progressDeadlineSeconds"] = json!(60);
         w.create(idx::DEPLOYMENTS, "shop", d).unwrap();
         run_for(&mut w, Duration::from_secs(120));
-        w.add_fault(crate::faults::Fault {
-            id: String::new(),
-            kind: crate::faults::FaultKind::ReadinessFailing,
-            target: crate::faults::FaultTarget::default(),
-            injected_at: None,
-            existing: None,
-        });
+        inject(&mut w, crate::faults::FaultKind::ReadinessFailing);
         run_for(&mut w, Duration::from_secs(30));
         let d = w.get(idx::DEPLOYMENTS, "shop", "web").unwrap();
         assert_eq!(d["status"]["readyReplicas"], 0, "the pods fail");

@@ -333,27 +333,13 @@ mod tests {
 
     use serde_json::Value;
 
-    use crate::controllers::testing::{cluster, deployment, run_for};
-    use crate::faults::{Fault, FaultKind, FaultTarget};
+    use crate::controllers::testing::{cluster, deployment, inject, run_for};
+    use crate::faults::FaultKind;
     use crate::object::is_ready;
     use crate::resources::idx;
 
     fn pod(w: &crate::World) -> Value {
         w.list(idx::PODS, Some("shop")).next().unwrap().clone()
-    }
-
-    fn inject(w: &mut crate::World, kind: FaultKind) {
-        w.add_fault(Fault {
-            id: String::new(),
-            kind,
-            target: FaultTarget {
-                namespace: Some("shop".into()),
-                deployment: Some("web".into()),
-                ..FaultTarget::default()
-            },
-            injected_at: None,
-            existing: None,
-        });
     }
 
     #[test]

@@ -115,6 +115,18 @@ pub(crate) mod testing {
         w.reconcile();
     }
 
+    /// Injects a fault of `kind` on deployment `web` in `shop`.
+    pub(crate) fn inject(w: &mut World, kind: crate::faults::FaultKind) {
+        w.add_fault(crate::faults::Fault::new(
+            kind,
+            crate::faults::FaultTarget {
+                namespace: Some("shop".into()),
+                deployment: Some("web".into()),
+                ..crate::faults::FaultTarget::default()
+            },
+        ));
+    }
+
     /// Advances sim time in one-second ticks, as the served simulation does.
     pub(crate) fn run_for(w: &mut World, by: Duration) {
         for _ in 0..by.as_secs() {

@@ -80,16 +80,13 @@ mod tests {
                 .count()
         };
         assert!(on_node0(&w) > 0);
-        w.add_fault(Fault {
-            id: String::new(),
-            kind: FaultKind::NodeNotReady,
-            target: FaultTarget {
+        w.add_fault(Fault::new(
+            FaultKind::NodeNotReady,
+            FaultTarget {
                 node: Some("node-0".into()),
                 ..FaultTarget::default()
             },
-            injected_at: None,
-            existing: None,
-        });
+        ));
         run_for(&mut w, Duration::from_secs(5));
         let node = w.get(idx::NODES, "", "node-0").unwrap();
         assert_eq!(node["status"]["conditions"][0]["status"], "Unknown");
