@@ -18,6 +18,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RULES = ROOT / "observability/prometheus/rules"
 ALERTMANAGER = ROOT / "observability/alertmanager/alertmanager.yml"
+PODS = ROOT / "observability/prometheus/lab-pods.yml"
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -59,9 +60,17 @@ def prometheus(out, sim, lab, alertmanager):
             # kube-sim serves kube-state-metrics' series; the rules select them by this job.
             {"job_name": "kube-state-metrics", "static_configs": [{"targets": [sim]}]},
             {"job_name": "selfheal", "static_configs": [{"targets": [lab]}]},
+            pods(sim),
         ],
     }
     (out / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def pods(sim):
+    """The sample app's pods, discovered from kube-sim (none unless they run as processes)."""
+    job = yaml.safe_load(PODS.read_text())
+    job["http_sd_configs"][0]["url"] = f"http://{sim}/sim/sd/pods"
+    return job
 
 
 def alertmanager(out, lab, token_file):

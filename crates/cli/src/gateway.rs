@@ -116,7 +116,7 @@ where
 {
     tokio::select! {
         served = gateway::serve(listener, Arc::new(ingest)) => served?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::stop_requested() => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,10 @@ pub struct Args {
     /// an SLI check is unknown.
     #[arg(long, env = "SELFHEAL_PROMETHEUS")]
     prometheus: Option<String>,
+    /// The sample-app binary, for a scenario whose containers run as processes [default: next
+    /// to this executable].
+    #[arg(long, env = "SELFHEAL_SAMPLE_APP")]
+    sample_app: Option<PathBuf>,
 }
 
 /// Serves the lab until interrupted.
@@ -49,9 +53,8 @@ pub fn serve(args: Args) -> Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("reading {}", args.scenario.display()))?;
-    let scenario = Scenario::from_yaml(&text)?;
+    let mut scenario = Scenario::from_file(&args.scenario)?;
+    crate::sim::locate_sample_app(&mut scenario, args.sample_app.clone())?;
     let options = selfheal_lab::serve::Options {
         catalog: catalog::load(args.runbooks.as_deref())?,
         policy: catalog::load_policy(args.policy.as_deref())?,
@@ -84,10 +87,8 @@ pub fn serve(args: Args) -> Result<ExitCode> {
             listener.local_addr()?,
             args.slack_file.display()
         );
-        tokio::select! {
-            served = selfheal_lab::serve::serve(options, listener, sim_listener) => served?,
-            _ = tokio::signal::ctrl_c() => {}
-        }
+        selfheal_lab::serve::serve(options, listener, sim_listener, crate::stop_requested())
+            .await?;
         Ok(ExitCode::SUCCESS)
     })
 }

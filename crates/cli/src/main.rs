@@ -127,6 +127,10 @@ enum SimCommand {
         /// Sim seconds per wall-clock second.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// The sample-app binary, for a scenario whose containers run as processes [default:
+        /// next to this executable].
+        #[arg(long, env = "SELFHEAL_SAMPLE_APP")]
+        sample_app: Option<PathBuf>,
     },
     /// Inject, clear or list faults on a running sim.
     Fault {
@@ -248,6 +252,23 @@ fn redact(keep_ips: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) from a person, SIGTERM from a
+/// script or a supervisor.
+async fn stop_requested() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -295,8 +316,15 @@ fn main() -> ExitCode {
                     listen,
                     kubeconfig_out,
                     speed,
+                    sample_app,
                 },
-        } => sim::serve(&scenario, &listen, kubeconfig_out.as_deref(), speed),
+        } => sim::serve(
+            &scenario,
+            &listen,
+            kubeconfig_out.as_deref(),
+            speed,
+            sample_app,
+        ),
         Command::Sim {
             command: SimCommand::Fault { server, command },
         } => sim::fault(

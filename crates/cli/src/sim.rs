@@ -12,10 +12,10 @@ pub fn serve(
     listen: &str,
     kubeconfig_out: Option<&Path>,
     speed: f64,
+    sample_app: Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(scenario)
-        .with_context(|| format!("reading {}", scenario.display()))?;
-    let scenario = Scenario::from_yaml(&text)?;
+    let mut scenario = Scenario::from_file(scenario)?;
+    locate_sample_app(&mut scenario, sample_app)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -35,12 +35,37 @@ pub fn serve(
             "kube-sim {} serving {server} (sim time x{speed})",
             scenario.cluster
         );
-        tokio::select! {
-            r = sim.serve(listener, speed) => r.context("serving"),
-            _ = tokio::signal::ctrl_c() => Ok(()),
-        }
+        let served = tokio::select! {
+            r = sim.clone().serve(listener, speed) => r.context("serving"),
+            _ = crate::stop_requested() => Ok(()),
+        };
+        sim.shutdown();
+        served
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// For a scenario whose containers run as processes: the sample-app binary, from `flag`, the
+/// scenario, or next to this executable (where cargo builds both).
+pub fn locate_sample_app(scenario: &mut Scenario, flag: Option<PathBuf>) -> Result<()> {
+    let Some(processes) = &mut scenario.processes else {
+        return Ok(());
+    };
+    if let Some(path) = flag {
+        processes.binary = Some(path);
+    }
+    if processes.binary.is_none() {
+        let exe = std::env::current_exe().context("finding this executable")?;
+        processes.binary = exe.parent().map(|d| d.join("sample-app"));
+    }
+    match &processes.binary {
+        Some(path) if path.is_file() => Ok(()),
+        other => bail!(
+            "the scenario runs {:?} as processes, but there is no sample-app binary at {:?}: build it (cargo build -p selfheal-sample-app) or pass --sample-app",
+            processes.images,
+            other
+        ),
+    }
 }
 
 /// Where a running sim is, and what to do with its faults.

@@ -46,6 +46,10 @@ pub fn router(sim: Sim) -> Router {
             get(pod_metrics_get),
         )
         .route("/sim/faults", get(list_faults).post(add_fault))
+        .route(
+            "/sim/sd/pods",
+            get(|State(sim): State<Sim>| async move { axum::Json(crate::sd::pods(&sim.world())) }),
+        )
         .route("/sim/faults/{id}", delete(clear_fault))
         .fallback(resource)
         .with_state(sim)

@@ -9,9 +9,12 @@ pub mod faults;
 pub mod metrics;
 pub mod object;
 pub mod patch;
+mod proxy;
 pub mod quantity;
 pub mod resources;
+pub mod runtime;
 pub mod scenario;
+pub mod sd;
 pub mod selector;
 pub mod status;
 pub mod store;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use faults::{Fault, FaultKind, FaultTarget};
+pub use runtime::ProcessSettings;
 pub use scenario::{Scenario, ScenarioError};
 pub use world::World;
 
@@ -40,6 +44,9 @@ impl Sim {
     /// Builds the scenario's cluster at sim time `start`.
     pub fn new(scenario: &Scenario, start: DateTime<Utc>) -> Result<Sim, ScenarioError> {
         let mut world = World::new(start, scenario.timing.clone());
+        if let Some(settings) = &scenario.processes {
+            world.run_processes(settings.clone());
+        }
         scenario.build(&mut world)?;
         Ok(Sim {
             world: Arc::new(Mutex::new(world)),
@@ -87,6 +94,11 @@ impl Sim {
     /// each, so counters grow by the same amounts), as many as the wall clock has called for: a
     /// busy machine delays steps but never drifts sim time.
     pub async fn serve(self, listener: tokio::net::TcpListener, speed: f64) -> std::io::Result<()> {
+        if speed > 0.0 && self.world().runtime.is_some() {
+            // Processes live in real time; the proxy makes Services reach them.
+            self.world().go_live();
+            tokio::spawn(proxy::run(self.clone()));
+        }
         if speed > 0.0 {
             let sim = self.clone();
             let origin = std::time::Instant::now();
@@ -110,6 +122,11 @@ impl Sim {
 }
 
 impl Sim {
+    /// Stops every process the sim started, by PID, and waits for them to exit.
+    pub fn shutdown(&self) {
+        self.world().stop_processes();
+    }
+
     /// Injects a fault of `kind` on `target`; returns its id.
     pub fn inject(&self, kind: FaultKind, target: FaultTarget) -> String {
         self.world().add_fault(Fault::new(kind, target))

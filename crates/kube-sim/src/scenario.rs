@@ -116,6 +116,13 @@ pub struct Scenario {
     /// Delays of the simulated kubelet.
     #[serde(default)]
     pub timing: Timing,
+    /// Kubernetes manifests (multi-document YAML) whose objects join `objects`, paths relative
+    /// to the scenario file: the repo's own k8s/ manifests run in kube-sim unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<std::path::PathBuf>,
+    /// Containers of these images run as local processes (served in real time only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<crate::runtime::ProcessSettings>,
 }
 
 fn cluster() -> String {
@@ -128,6 +135,14 @@ pub enum ScenarioError {
     /// Not valid YAML for a scenario.
     #[error("scenario: {0}")]
     Parse(String),
+    /// A file it names cannot be read.
+    #[error("{path}: {message}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        message: String,
+    },
     /// An object the API server would refuse.
     #[error("scenario object {name}: {message}")]
     Object {
@@ -142,6 +157,31 @@ impl Scenario {
     /// Parses a scenario file.
     pub fn from_yaml(text: &str) -> Result<Scenario, ScenarioError> {
         serde_saphyr::from_str(text).map_err(|e| ScenarioError::Parse(e.to_string()))
+    }
+
+    /// Reads a scenario file and the manifests it names (their objects are appended to
+    /// `objects`, in file order).
+    pub fn from_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| ScenarioError::Read {
+                path: p.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        let mut scenario = Scenario::from_yaml(&read(path)?)?;
+        let dir = path.parent().unwrap_or(std::path::Path::new("."));
+        for manifest in &scenario.manifests {
+            let file = dir.join(manifest);
+            let docs: Vec<Value> =
+                serde_saphyr::from_multiple(&read(&file)?).map_err(|e| ScenarioError::Read {
+                    path: file.clone(),
+                    message: e.to_string(),
+                })?;
+            scenario
+                .objects
+                .extend(docs.into_iter().filter(|d| !d.is_null()));
+        }
+        Ok(scenario)
     }
 
     /// Builds the world: namespaces, nodes, apps (rolled through their history), objects, faults;

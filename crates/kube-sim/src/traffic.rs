@@ -117,7 +117,8 @@ fn runs(pod: &Value, image: Option<&str>) -> bool {
 pub(crate) fn serve(w: &mut World, seconds: f64) {
     let pods: Vec<Value> = w
         .list(idx::PODS, None)
-        .filter(|p| is_ready(p) && !is_daemon(p))
+        // A pod that runs as processes serves real requests and counts them itself.
+        .filter(|p| is_ready(p) && !is_daemon(p) && !w.runs_as_process(p))
         .cloned()
         .collect();
     for pod in pods {

@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sha2::Digest;
 use tokio::sync::broadcast;
 
 use crate::controllers::{self, kubelet::PodSim};
 use crate::faults::{Fault, FaultKind};
 use crate::object::{ObjectKey, name_of, namespace_of, owner_uid, ts, uid_of};
 use crate::resources::idx;
+use crate::runtime::{ProcessSettings, Runtime};
 use crate::selector::LabelSelector;
 use crate::status::ApiError;
 use crate::store::{Store, WatchEvent};
@@ -65,6 +67,10 @@ pub struct World {
     pub traffic: HashMap<String, Traffic>,
     /// When each deployment (by uid) last made progress, for its progress deadline.
     pub(crate) progress: HashMap<String, DateTime<Utc>>,
+    /// The processes of containers that run as processes, when the scenario asks for them.
+    pub(crate) runtime: Option<Runtime>,
+    /// Cluster IPs handed out.
+    services: u32,
 }
 
 impl World {
@@ -79,6 +85,8 @@ impl World {
             pods: HashMap::new(),
             traffic: HashMap::new(),
             progress: HashMap::new(),
+            runtime: None,
+            services: 0,
         };
         for ns in ["default", "kube-system"] {
             let _ = w.create(idx::NAMESPACES, "", json!({"metadata": {"name": ns}}));
@@ -116,14 +124,79 @@ impl World {
         self.store.objects()
     }
 
+    /// Runs the containers of `settings.images` as processes (before the cluster is built, so
+    /// pods and Services get addresses that can be bound). They start once [`Self::go_live`].
+    pub fn run_processes(&mut self, settings: ProcessSettings) {
+        self.runtime = Some(Runtime::new(settings));
+    }
+
+    /// From now on, containers that run as processes start their processes: sim time follows
+    /// the wall clock.
+    pub fn go_live(&mut self) {
+        if let Some(rt) = &mut self.runtime {
+            rt.live = true;
+        }
+    }
+
+    /// Whether the pod's containers run as live processes.
+    pub fn runs_as_process(&self, pod: &Value) -> bool {
+        self.runtime.as_ref().is_some_and(|rt| {
+            rt.live
+                && pod["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| rt.settings.runs(c["image"].as_str().unwrap_or_default()))
+        })
+    }
+
+    /// PIDs of the processes running now.
+    pub fn process_ids(&self) -> Vec<u32> {
+        self.runtime.as_ref().map(Runtime::pids).unwrap_or_default()
+    }
+
+    /// Stops every process, by PID, and waits for them.
+    pub fn stop_processes(&mut self) {
+        if let Some(rt) = &mut self.runtime {
+            rt.stop_all();
+        }
+    }
+
     /// Fills in what the API server sets on create; checks the name, and the namespace exists.
     pub fn prepare_create(&mut self, res: usize, ns: &str, obj: Value) -> Result<Value, ApiError> {
+        let obj = self.allocate(res, obj);
         self.store.prepare_create(res, ns, obj, self.now)
     }
 
     /// Creates an object; returns it as stored.
     pub fn create(&mut self, res: usize, ns: &str, obj: Value) -> Result<Value, ApiError> {
+        let obj = self.allocate(res, obj);
         self.store.create(res, ns, obj, self.now)
+    }
+
+    /// A Service's cluster IP, as the API server allocates it: from 10.100.0.0/16, or from
+    /// 127.240.0.0-127.255.255.255 when processes run, so kube-sim's proxy can listen on it.
+    fn allocate(&mut self, res: usize, mut obj: Value) -> Value {
+        let spec = &obj["spec"];
+        let wants_ip = res == idx::SERVICES
+            && spec["clusterIP"].is_null()
+            && spec["type"].as_str() != Some("ExternalName");
+        if wants_ip {
+            self.services += 1;
+            let ip = match &self.runtime {
+                Some(rt) => {
+                    let h = sha2::Sha256::digest(format!("{}/{}", rt.salt, self.services));
+                    format!("127.{}.{}.{}", 240 + h[0] % 16, h[1], h[2].max(1))
+                }
+                None => {
+                    let (hi, lo) = (self.services / 254 % 256, self.services % 254 + 1);
+                    format!("10.100.{hi}.{lo}")
+                }
+            };
+            obj["spec"]["clusterIP"] = json!(ip);
+            obj["spec"]["clusterIPs"] = json!([ip]);
+        }
+        obj
     }
 
     /// Checks an update against the stored object: resourceVersion, immutable fields; returns
@@ -149,6 +222,9 @@ impl World {
         if res == idx::PODS {
             self.pods.remove(uid_of(&obj));
             self.traffic.remove(uid_of(&obj));
+            if let Some(rt) = &mut self.runtime {
+                rt.stop_pod(uid_of(&obj));
+            }
         }
         Ok(obj)
     }

@@ -126,11 +126,13 @@ struct Decision {
     by: Option<String>,
 }
 
-/// Builds the lab and serves it on `listener` (kube-sim on `sim_listener`) until the task ends.
+/// Builds the lab and serves it on `listener` (kube-sim on `sim_listener`) until `stop`
+/// resolves; then stops every process kube-sim started.
 pub async fn serve(
     options: Options,
     listener: tokio::net::TcpListener,
     sim_listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), LabStartError> {
     let lab = Lab::start_realtime(&options.scenario, sim_listener).await?;
     let store = Arc::new(MemoryStore::new());
@@ -232,9 +234,12 @@ pub async fn serve(
                 }
             }),
         );
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
         .await
-        .map_err(LabStartError::Serve)
+        .map_err(LabStartError::Serve);
+    lab.sim.shutdown();
+    served
 }
 
 async fn approve(

@@ -23,6 +23,8 @@ pub struct Faults {
     pub crash_on_start: bool,
     /// The downstream dependency refuses connections.
     pub dependency_unreachable: bool,
+    /// `/readyz` answers 503: the readiness probe fails while the process keeps serving.
+    pub not_ready: bool,
 }
 
 /// A fault setting that cannot be applied.
@@ -42,7 +44,8 @@ pub enum FaultError {
 
 impl Faults {
     /// The faults the environment sets: FAULT_LATENCY_MS, FAULT_ERROR_RATE, FAULT_CPU_BURN,
-    /// FAULT_MEMORY_GROWTH_MIB_PER_S, FAULT_CRASH_ON_START, FAULT_DEPENDENCY_UNREACHABLE.
+    /// FAULT_MEMORY_GROWTH_MIB_PER_S, FAULT_CRASH_ON_START, FAULT_DEPENDENCY_UNREACHABLE,
+    /// FAULT_NOT_READY.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Faults, FaultError> {
         fn parse<T: std::str::FromStr>(
             var: &impl Fn(&str) -> Option<String>,
@@ -84,6 +87,7 @@ impl Faults {
             .unwrap_or(0),
             crash_on_start: flag("FAULT_CRASH_ON_START")?,
             dependency_unreachable: flag("FAULT_DEPENDENCY_UNREACHABLE")?,
+            not_ready: flag("FAULT_NOT_READY")?,
         };
         faults.check()?;
         Ok(faults)

@@ -113,7 +113,7 @@ impl App {
         axum::Router::new()
             .route(self.role.route(), get(serve))
             .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(|| async { "ready" }))
+            .route("/readyz", get(ready))
             .route("/metrics", get(metrics))
             .route("/admin/faults", get(get_faults).put(set_faults))
             .with_state(Arc::new(self))
@@ -229,6 +229,15 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         )
             .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Ready unless the `not_ready` fault says otherwise.
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    if app.switches.get().not_ready {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    } else {
+        "ready".into_response()
     }
 }
 

@@ -98,6 +98,11 @@ async fn a_request_flows_through_three_tiers_under_one_trace() {
         assert_eq!(get(&format!("{}/readyz", t.url)).await.0, 200);
         assert_eq!(get(&format!("{}/healthz", t.url)).await.0, 200);
     }
+    // The readiness fault fails the probe and nothing else.
+    assert_eq!(faults(&db, json!({"not_ready": true})).await, 200);
+    assert_eq!(get(&format!("{}/readyz", db.url)).await.0, 503);
+    assert_eq!(get(&format!("{}/healthz", db.url)).await.0, 200);
+    assert_eq!(get(&format!("{}/", frontend.url)).await.0, 200);
 }
 
 #[tokio::test]

@@ -21,12 +21,12 @@ const MAX_BACKOFF_SECONDS: i64 = 300;
 
 /// What the kubelet tracks per container.
 #[derive(Debug, Clone, Default)]
-struct ContainerSim {
-    started: Option<DateTime<Utc>>,
+pub(super) struct ContainerSim {
+    pub(super) started: Option<DateTime<Utc>>,
     restarts: i64,
     waiting_until: Option<DateTime<Utc>>,
     last_terminated: Option<Value>,
-    current_log: Vec<String>,
+    pub(super) current_log: Vec<String>,
     previous_log: Vec<String>,
 }
 
@@ -57,7 +57,7 @@ impl PodSim {
 
 /// An event the kubelet records about a pod.
 #[derive(Debug, Clone, PartialEq)]
-struct PodEvent {
+pub(super) struct PodEvent {
     warning: bool,
     reason: &'static str,
     message: String,
@@ -83,6 +83,9 @@ impl PodEvent {
 
 /// Steps every pod bound to a node.
 pub(crate) fn reconcile(w: &mut World) {
+    if let Some(rt) = &mut w.runtime {
+        rt.reap();
+    }
     let pods: Vec<Value> = w
         .list(idx::PODS, None)
         .filter(|p| p["spec"]["nodeName"].is_string())
@@ -100,14 +103,14 @@ pub(crate) fn reconcile(w: &mut World) {
 }
 
 /// The sim time and the faults one pod is stepped with.
-struct Step<'a> {
-    now: DateTime<Utc>,
-    timing: &'a Timing,
+pub(super) struct Step<'a> {
+    pub(super) now: DateTime<Utc>,
+    pub(super) timing: &'a Timing,
     scheduled: DateTime<Utc>,
     pulled: bool,
     image_pull: bool,
-    faults: &'a [FaultKind],
-    pod: &'a str,
+    pub(super) faults: &'a [FaultKind],
+    pub(super) pod: &'a str,
 }
 
 /// One pod's containers, status and events at the current sim time.
@@ -136,7 +139,21 @@ fn step_pod(w: &mut World, pod: &Value, faults: &[FaultKind], node_ready: bool) 
         // The pull is one event per pod, reported with its first container.
         let first = sim.containers.len() <= 1;
         let cs = sim.containers.entry(name.clone()).or_default();
-        let (state, ready) = step_container(&step, cs, &name, &image, first, &mut events);
+        let process = w
+            .runtime
+            .as_ref()
+            .is_some_and(|r| r.live && r.settings.runs(&image));
+        let (state, ready) = match waiting(&step, cs, &name, &image, first, &mut events) {
+            Some(waiting) => waiting,
+            None if process => {
+                let started = start(&step, cs, &name, &image, &mut events);
+                super::process::step(w, &step, cs, pod, c, started, &mut events)
+            }
+            None => {
+                start(&step, cs, &name, &image, &mut events);
+                step_container(&step, cs, &name, &image, &mut events)
+            }
+        };
         let ready = ready && node_ready;
         all_ready &= ready;
         let mut status = json!({"name": name, "image": image, "imageID": "", "ready": ready,
@@ -147,7 +164,8 @@ fn step_pod(w: &mut World, pod: &Value, faults: &[FaultKind], node_ready: bool) 
         }
         statuses.push(status);
     }
-    let out = pod_status(pod, &step, statuses, all_ready, &uid);
+    let salt = w.runtime.as_ref().map(|r| r.salt);
+    let out = pod_status(pod, &step, statuses, all_ready, &uid, salt);
     if node_ready {
         sim.not_ready_since = None;
     } else {
@@ -161,16 +179,16 @@ fn step_pod(w: &mut World, pod: &Value, faults: &[FaultKind], node_ready: bool) 
     out
 }
 
-/// One container: its state (waiting, running) and whether it is ready.
-fn step_container(
+/// A container that is not running yet: pulling, failing to pull, or backing off after a crash.
+fn waiting(
     step: &Step<'_>,
     cs: &mut ContainerSim,
     name: &str,
     image: &str,
     first: bool,
     events: &mut Vec<PodEvent>,
-) -> (Value, bool) {
-    let (now, t) = (step.now, step.timing);
+) -> Option<(Value, bool)> {
+    let now = step.now;
     if !step.pulled {
         if cs.current_log.is_empty() && first {
             events.push(PodEvent::normal(
@@ -179,56 +197,95 @@ fn step_container(
             ));
         }
         cs.current_log.clear();
-        return (json!({"waiting": {"reason": "ContainerCreating"}}), false);
+        return Some((json!({"waiting": {"reason": "ContainerCreating"}}), false));
     }
     if step.image_pull {
         events.push(PodEvent::warning("Failed", format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found")));
         let state = json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}});
-        return (state, false);
+        return Some((state, false));
     }
-    if let Some(until) = cs.waiting_until.filter(|w| now < *w) {
-        events.push(back_off());
-        let state = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {}s restarting failed container={name} pod={}", (until - now).num_seconds(), step.pod)}});
-        return (state, false);
+    let until = cs.waiting_until.filter(|w| now < *w)?;
+    events.push(back_off());
+    let state = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {}s restarting failed container={name} pod={}", (until - now).num_seconds(), step.pod)}});
+    Some((state, false))
+}
+
+/// Starts the container if it is not running (after its pull or its back-off); whether it did.
+fn start(
+    step: &Step<'_>,
+    cs: &mut ContainerSim,
+    name: &str,
+    image: &str,
+    events: &mut Vec<PodEvent>,
+) -> bool {
+    let (now, t) = (step.now, step.timing);
+    if cs.started.is_some() {
+        return false;
     }
-    if cs.started.is_none() {
-        cs.started = Some(
-            cs.waiting_until
-                .unwrap_or(now)
-                .max(step.scheduled + Duration::seconds(t.pull_seconds)),
-        );
-        cs.waiting_until = None;
-        cs.current_log = vec![
-            format!("{} starting {image}", ts(now)),
-            format!("{} listening on :8080", ts(now)),
-        ];
-        if cs.restarts == 0 {
-            let pulled = format!("Successfully pulled image \"{image}\"");
-            events.push(PodEvent::normal("Pulled", pulled));
-        }
-        events.push(PodEvent::normal(
-            "Created",
-            format!("Created container {name}"),
-        ));
-        events.push(PodEvent::normal(
-            "Started",
-            format!("Started container {name}"),
-        ));
+    cs.started = Some(
+        cs.waiting_until
+            .unwrap_or(now)
+            .max(step.scheduled + Duration::seconds(t.pull_seconds)),
+    );
+    cs.waiting_until = None;
+    cs.current_log = vec![
+        format!("{} starting {image}", ts(now)),
+        format!("{} listening on :8080", ts(now)),
+    ];
+    if cs.restarts == 0 {
+        let pulled = format!("Successfully pulled image \"{image}\"");
+        events.push(PodEvent::normal("Pulled", pulled));
     }
+    events.push(PodEvent::normal(
+        "Created",
+        format!("Created container {name}"),
+    ));
+    events.push(PodEvent::normal(
+        "Started",
+        format!("Started container {name}"),
+    ));
+    true
+}
+
+/// The container exited with `code` at `finished`: its log becomes the previous one, and it
+/// backs off before the next start (doubling, capped). Returns its waiting state.
+pub(super) fn terminated(
+    step: &Step<'_>,
+    cs: &mut ContainerSim,
+    name: &str,
+    code: i32,
+    reason: &str,
+    finished: DateTime<Utc>,
+    events: &mut Vec<PodEvent>,
+) -> Value {
+    let started = cs.started.unwrap_or(finished);
+    cs.previous_log = std::mem::take(&mut cs.current_log);
+    cs.last_terminated = Some(json!({"terminated": {"exitCode": code, "reason": reason,
+        "startedAt": ts(started), "finishedAt": ts(finished)}}));
+    cs.restarts += 1;
+    let backoff =
+        (step.timing.backoff_seconds << (cs.restarts - 1).min(5)).min(MAX_BACKOFF_SECONDS);
+    cs.waiting_until = Some(step.now + Duration::seconds(backoff));
+    cs.started = None;
+    events.push(back_off());
+    json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {backoff}s restarting failed container={name} pod={}", step.pod)}})
+}
+
+/// A simulated running container: it crashes, fails its probe or logs as its faults say.
+fn step_container(
+    step: &Step<'_>,
+    cs: &mut ContainerSim,
+    name: &str,
+    image: &str,
+    events: &mut Vec<PodEvent>,
+) -> (Value, bool) {
+    let (now, t) = (step.now, step.timing);
     let started = cs.started.unwrap_or(now);
     let finished = started + Duration::seconds(t.crash_after_seconds);
     if let Some((code, reason, lines)) = crash(step.faults, name).filter(|_| now >= finished) {
         cs.current_log
             .extend(lines.iter().map(|l| format!("{} {l}", ts(finished))));
-        cs.previous_log = std::mem::take(&mut cs.current_log);
-        cs.last_terminated = Some(json!({"terminated": {"exitCode": code, "reason": reason,
-            "startedAt": ts(started), "finishedAt": ts(finished)}}));
-        cs.restarts += 1;
-        let backoff = (t.backoff_seconds << (cs.restarts - 1).min(5)).min(MAX_BACKOFF_SECONDS);
-        cs.waiting_until = Some(now + Duration::seconds(backoff));
-        cs.started = None;
-        events.push(back_off());
-        let state = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off {backoff}s restarting failed container={name} pod={}", step.pod)}});
+        let state = terminated(step, cs, name, code, reason, finished, events);
         return (state, false);
     }
     let bad_image = step
@@ -279,7 +336,14 @@ fn back_off() -> PodEvent {
 }
 
 /// The pod's status from its containers': phase, IPs, conditions.
-fn pod_status(pod: &Value, step: &Step<'_>, statuses: Vec<Value>, ready: bool, uid: &str) -> Value {
+fn pod_status(
+    pod: &Value,
+    step: &Step<'_>,
+    statuses: Vec<Value>,
+    ready: bool,
+    uid: &str,
+    salt: Option<u64>,
+) -> Value {
     let mut out = pod.clone();
     let running = statuses.iter().any(|s| s["state"].get("running").is_some())
         || statuses
@@ -293,9 +357,7 @@ fn pod_status(pod: &Value, step: &Step<'_>, statuses: Vec<Value>, ready: bool, u
     out["status"]["phase"] = json!(phase);
     out["status"]["containerStatuses"] = json!(statuses);
     out["status"]["hostIP"] = json!("10.0.1.10");
-    // Stable per pod: derived from its uid, never from anything that changes.
-    let ip = Sha256::digest(uid.as_bytes());
-    out["status"]["podIP"] = json!(format!("10.1.{}.{}", ip[0], ip[1].max(2)));
+    out["status"]["podIP"] = json!(pod_ip(uid, salt));
     out["status"]["startTime"] = json!(ts(step.scheduled));
     out["status"]["qosClass"] = json!("Burstable");
     let cond = |t: &str, ok: bool| json!({"type": t, "status": if ok { "True" } else { "False" }});
@@ -306,6 +368,22 @@ fn pod_status(pod: &Value, step: &Step<'_>, statuses: Vec<Value>, ready: bool, u
         cond("Ready", ready)
     ]);
     out
+}
+
+/// A pod's IP, stable per pod: derived from its uid, never from anything that changes. In
+/// 127.16.0.0-127.239.255.255 when processes run (any loopback address can be bound without
+/// configuration; `salt` tells this sim's from another's), in 10.1.0.0/16 otherwise.
+pub(crate) fn pod_ip(uid: &str, salt: Option<u64>) -> String {
+    match salt {
+        Some(salt) => {
+            let h = Sha256::digest(format!("{salt}/{uid}").as_bytes());
+            format!("127.{}.{}.{}", 16 + h[0] % 224, h[1], h[2].max(2))
+        }
+        None => {
+            let h = Sha256::digest(uid.as_bytes());
+            format!("10.1.{}.{}", h[0], h[1].max(2))
+        }
+    }
 }
 
 /// The events not recorded within the last [`EVENT_REPEAT_SECONDS`]: a kubelet repeats an event

@@ -9,6 +9,7 @@ pub(crate) mod disruption;
 pub(crate) mod garbage_collector;
 pub(crate) mod kubelet;
 pub(crate) mod node_lifecycle;
+pub(crate) mod process;
 pub(crate) mod replicaset;
 pub(crate) mod scheduler;
 
