@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::Sim;
 use crate::faults::{Fault, FaultKind};
+use crate::fields::{self, FieldValidation};
 use crate::object::{is_ready, name_of, namespace_of};
 use crate::patch::{self, PatchType};
 use crate::resources::{RESOURCES, Resource, find, idx};
@@ -29,6 +30,11 @@ type Params = HashMap<String, String>;
 pub fn router(sim: Sim) -> Router {
     Router::new()
         .route("/version", get(version))
+        .route(
+            "/openapi/v3",
+            get(|| async { axum::Json(crate::openapi::index()) }),
+        )
+        .route("/openapi/v3/{*gv}", get(openapi_document))
         .route("/api", get(api_versions))
         .route("/apis", get(api_groups))
         .route("/healthz", get(|| async { "ok" }))
@@ -55,6 +61,19 @@ pub fn router(sim: Sim) -> Router {
         .with_state(sim)
 }
 
+async fn openapi_document(Path(gv): Path<String>) -> Response {
+    match crate::openapi::document(&gv) {
+        Some(doc) => json_response(StatusCode::OK, &doc),
+        None => ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("no OpenAPI document for {gv}"),
+            details: None,
+        }
+        .into_response(),
+    }
+}
+
 async fn version() -> axum::Json<Value> {
     axum::Json(
         json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-selfheal-sim", "gitCommit": "0000000",
@@ -69,17 +88,20 @@ async fn api_versions() -> axum::Json<Value> {
 }
 
 async fn api_groups() -> axum::Json<Value> {
-    let groups: Vec<Value> = [
-        ("apps", "v1"),
-        ("policy", "v1"),
-        ("metrics.k8s.io", "v1beta1"),
-    ]
-    .iter()
-    .map(|(g, v)| {
-        let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-        json!({"name": g, "versions": [gv], "preferredVersion": gv})
-    })
-    .collect();
+    let mut served: Vec<(&str, &str)> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+        if !served.contains(&(r.group, r.version)) {
+            served.push((r.group, r.version));
+        }
+    }
+    served.push(("metrics.k8s.io", "v1beta1"));
+    let groups: Vec<Value> = served
+        .iter()
+        .map(|(g, v)| {
+            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+            json!({"name": g, "versions": [gv], "preferredVersion": gv})
+        })
+        .collect();
     axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
@@ -228,6 +250,16 @@ async fn resource(
     {
         return watch(sim, target, q).await;
     }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if method == Method::GET && target.sub.is_none() && crate::table::wanted(accept) {
+        return match printed(&sim.world(), &target, &q) {
+            Ok(t) => json_response(StatusCode::OK, &t),
+            Err(e) => e.into_response(),
+        };
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -284,6 +316,7 @@ fn handle(
     } else {
         String::new()
     };
+    let fields = FieldValidation::from_query(q.get("fieldValidation").map(String::as_str))?;
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) => list(w, t, q),
         (&Method::GET, Some(name), None) => {
@@ -294,6 +327,7 @@ fn handle(
         }
         (&Method::POST, None, None) => {
             let obj = parse_body(body)?;
+            fields::check(r, &obj, fields)?;
             let created = if dry_run {
                 w.prepare_create(t.res, &ns, obj)?
             } else {
@@ -302,7 +336,9 @@ fn handle(
             Ok(json_response(StatusCode::CREATED, &created))
         }
         (&Method::PUT, Some(name), None) => {
-            let obj = w.prepare_update(t.res, &ns, name, parse_body(body)?)?;
+            let obj = parse_body(body)?;
+            fields::check(r, &obj, fields)?;
+            let obj = w.prepare_update(t.res, &ns, name, obj)?;
             let stored = if dry_run { obj } else { w.store(t.res, obj) };
             Ok(json_response(StatusCode::OK, &stored))
         }
@@ -314,6 +350,7 @@ fn handle(
                     // Server-side apply creates what does not exist yet.
                     let mut obj = json!({"metadata": {"name": name}});
                     patch::apply(&mut obj, kind, body)?;
+                    fields::check(r, &obj, fields)?;
                     let created = if dry_run {
                         w.prepare_create(t.res, &ns, obj)?
                     } else {
@@ -325,6 +362,7 @@ fn handle(
             };
             let mut patched = current.clone();
             patch::apply(&mut patched, kind, body)?;
+            fields::check(r, &patched, fields)?;
             // A resourceVersion in the patch is a precondition; otherwise the patch applies to
             // the current object.
             if patched["metadata"]["resourceVersion"].is_null() {
@@ -362,6 +400,33 @@ fn handle(
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// A GET of one object or a list, as a Table.
+fn printed(w: &World, t: &Target, q: &Params) -> Result<Value, ApiError> {
+    let r = &RESOURCES[t.res];
+    let objects: Vec<&Value> = match &t.name {
+        Some(name) => {
+            let ns = t
+                .namespace
+                .as_deref()
+                .filter(|_| r.namespaced)
+                .unwrap_or("");
+            vec![
+                w.get(t.res, ns, name)
+                    .ok_or_else(|| ApiError::not_found(r, name))?,
+            ]
+        }
+        None => selected(w, t, q)?,
+    };
+    let include = q.get("includeObject").map(String::as_str);
+    Ok(crate::table::table(
+        r,
+        &objects,
+        w.now,
+        include,
+        w.resource_version(),
+    ))
 }
 
 fn selected<'a>(w: &'a World, t: &Target, q: &Params) -> Result<Vec<&'a Value>, ApiError> {

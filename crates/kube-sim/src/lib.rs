@@ -6,8 +6,10 @@
 pub mod api;
 mod controllers;
 pub mod faults;
+pub mod fields;
 pub mod metrics;
 pub mod object;
+pub mod openapi;
 pub mod patch;
 mod proxy;
 pub mod quantity;
@@ -18,6 +20,7 @@ pub mod sd;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod traffic;
 pub mod world;
 

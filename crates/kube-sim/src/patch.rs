@@ -85,6 +85,7 @@ fn merge_key(field: &str) -> Option<&'static str> {
         | "volumes"
         | "volumeMounts"
         | "imagePullSecrets" => Some("name"),
+        // A container's ports merge by containerPort, a Service's by port (see list_key).
         "ports" => Some("containerPort"),
         "tolerations" => Some("key"),
         "conditions" => Some("type"),
@@ -92,17 +93,47 @@ fn merge_key(field: &str) -> Option<&'static str> {
     }
 }
 
+/// The merge key of list `field` whose items look like `items`: a Service's ports have `port`
+/// and no `containerPort`.
+fn list_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    match merge_key(field)? {
+        "containerPort" if items.iter().any(|i| i.get("containerPort").is_none()) => Some("port"),
+        key => Some(key),
+    }
+}
+
 /// Strategic merge: maps merge recursively, `null` deletes, lists with a merge key merge item by
-/// item, other lists are replaced.
+/// item, other lists are replaced. The directives kubectl sends are honoured: `$patch` (delete,
+/// replace), `$retainKeys`, `$deleteFromPrimitiveList/<list>`; `$setElementOrder/<list>` only
+/// orders and is dropped. No directive is ever stored.
 pub fn strategic_merge(target: &mut Value, patch: &Value) {
     merge_field(target, patch, "");
 }
 
+/// A patch value with its directives removed, as it is stored when nothing is there to merge.
+fn without_directives(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), without_directives(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_directives).collect()),
+        other => other.clone(),
+    }
+}
+
 fn merge_field(target: &mut Value, patch: &Value, field: &str) {
     match (target, patch) {
+        (t @ Value::Object(_), Value::Object(p))
+            if p.get("$patch").and_then(Value::as_str) == Some("replace") =>
+        {
+            *t = without_directives(&Value::Object(p.clone()));
+        }
         (Value::Object(t), Value::Object(p)) => merge_map(t, p),
-        (Value::Array(t), Value::Array(p)) if merge_key(field).is_some() => {
-            let key = merge_key(field).unwrap_or("name");
+        (Value::Array(t), Value::Array(p)) if list_key(field, t).is_some() => {
+            let key = list_key(field, t).unwrap_or("name");
             for item in p {
                 let id = item.get(key);
                 match t
@@ -115,18 +146,27 @@ fn merge_field(target: &mut Value, patch: &Value, field: &str) {
                         *existing = Value::Null;
                     }
                     Some(existing) => merge_field(existing, item, ""),
-                    None => t.push(item.clone()),
+                    None => t.push(without_directives(item)),
                 }
             }
             t.retain(|x| !x.is_null());
         }
-        (t, p) => *t = p.clone(),
+        (t, p) => *t = without_directives(p),
     }
 }
 
 fn merge_map(t: &mut Map<String, Value>, p: &Map<String, Value>) {
     for (k, v) in p {
-        if v.is_null() {
+        if let Some(list) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(items)), Some(gone)) = (t.get_mut(list), v.as_array()) {
+                items.retain(|i| !gone.contains(i));
+            }
+            continue;
+        }
+        if k.starts_with('$') {
+            continue;
+        }
+        if v.is_null() || v.get("$patch").and_then(Value::as_str) == Some("delete") {
             t.remove(k);
             continue;
         }
@@ -135,9 +175,13 @@ fn merge_map(t: &mut Map<String, Value>, p: &Map<String, Value>) {
                 merge_field(existing, v, k)
             }
             _ => {
-                t.insert(k.clone(), v.clone());
+                t.insert(k.clone(), without_directives(v));
             }
         }
+    }
+    // The fields a union (a volume source, a strategy) keeps; the others are cleared.
+    if let Some(keep) = p.get("$retainKeys").and_then(Value::as_array) {
+        t.retain(|k, _| keep.iter().any(|r| r == k.as_str()));
     }
 }
 
@@ -166,6 +210,33 @@ mod tests {
         assert_eq!(
             d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
             "now"
+        );
+    }
+
+    #[test]
+    fn kubectl_apply_directives_are_honoured_and_never_stored() {
+        let mut svc = json!({"metadata": {"labels": {"app": "web", "old": "x"}},
+            "spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080}], "finalizers": ["a", "b"]}});
+        // What kubectl apply sends when a Service's port changes and a label goes.
+        let p = json!({"metadata": {"labels": {"old": null}},
+            "spec": {"$setElementOrder/ports": [{"port": 80}], "ports": [{"port": 80, "targetPort": "http"}],
+                "$deleteFromPrimitiveList/finalizers": ["a"]}});
+        apply(&mut svc, PatchType::Strategic, p.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            svc,
+            json!({"metadata": {"labels": {"app": "web"}},
+                "spec": {"ports": [{"name": "http", "port": 80, "targetPort": "http"}], "finalizers": ["b"]}})
+        );
+        let mut strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}});
+        let p = json!({"$retainKeys": ["type"], "type": "Recreate"});
+        strategic_merge(&mut strategy, &p);
+        assert_eq!(strategy, json!({"type": "Recreate"}));
+        let mut d = deployment();
+        let p = json!({"spec": {"template": {"metadata": {"$patch": "replace", "labels": {"v": "2"}}}}});
+        apply(&mut d, PatchType::Strategic, p.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            d["spec"]["template"]["metadata"],
+            json!({"labels": {"v": "2"}})
         );
     }
 

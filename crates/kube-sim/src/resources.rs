@@ -147,6 +147,71 @@ pub const RESOURCES: &[Resource] = &[
         &["pdb"],
         &["status"]
     ),
+    res!(
+        "",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        &[]
+    ),
+    res!(
+        "networking.k8s.io",
+        "networkpolicies",
+        "networkpolicy",
+        "NetworkPolicy",
+        true,
+        &["netpol"],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        false,
+        &[],
+        &[]
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        false,
+        &[],
+        &[]
+    ),
+    // Served as on a cluster where Prometheus Operator installed its CRDs (EKS with
+    // kube-prometheus-stack), so k8s/'s ServiceMonitors apply.
+    res!(
+        "monitoring.coreos.com",
+        "servicemonitors",
+        "servicemonitor",
+        "ServiceMonitor",
+        true,
+        &["smon"],
+        &[]
+    ),
 ];
 
 /// Index of a resource by group and plural.
