@@ -114,7 +114,8 @@ wait_until() {
 need_selfheal() {
   SELFHEAL=$CARGO_TARGET_DIR/debug/selfheal
   if [ -z "${SELFHEAL_BUILT:-}" ]; then
-    cargo build -q -p selfheal-cli --manifest-path "$ROOT/Cargo.toml"
+    # The sample app too: kube-sim runs it for scenarios whose containers are processes.
+    cargo build -q -p selfheal-cli -p selfheal-sample-app --manifest-path "$ROOT/Cargo.toml"
     export SELFHEAL_BUILT=1
   fi
 }
