@@ -2,7 +2,8 @@
 //! - be a kind Chaos Mesh knows and survive a round trip through its CRD type unchanged (a field
 //!   the CRD does not define, a value of the wrong type or outside an enum fails), and
 //! - follow selfheal's chaos policy: it lives in, and selects pods only in, the allowed
-//!   (non-production) namespaces, and it ends by itself (a duration of at most 10 minutes) unless
+//!   (non-production) namespaces (an AWSChaos, which selects no pods, names one EC2 instance
+//!   and the secret with credentials scoped to it), and it ends by itself (a duration of at most 10 minutes) unless
 //!   its action is instantaneous (pod-kill, container-kill).
 //!
 //! Exit 1 with every problem listed.
@@ -10,8 +11,8 @@
 use std::process::ExitCode;
 
 use kube_custom_resources_rs::chaos_mesh_org::v1alpha1::{
-    httpchaos::HTTPChaos, networkchaos::NetworkChaos, podchaos::PodChaos, schedules::Schedule,
-    stresschaos::StressChaos,
+    awschaos::AWSChaos, httpchaos::HTTPChaos, networkchaos::NetworkChaos, podchaos::PodChaos,
+    schedules::Schedule, stresschaos::StressChaos,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -83,6 +84,7 @@ fn check(text: &str, allowed: &[String]) -> Vec<String> {
         "StressChaos" => round_trip::<StressChaos>(&doc),
         "HTTPChaos" => round_trip::<HTTPChaos>(&doc),
         "Schedule" => round_trip::<Schedule>(&doc),
+        "AWSChaos" => round_trip::<AWSChaos>(&doc),
         other => vec![format!("kind {other:?} is not one this check knows")],
     };
     let ns = doc["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -101,6 +103,21 @@ fn check(text: &str, allowed: &[String]) -> Vec<String> {
         _ => doc["spec"].clone(),
     };
     match spec["selector"]["namespaces"].as_array() {
+        // An AWS experiment acts on the instance it names, with the credentials it names.
+        _ if kind == "AWSChaos" => {
+            let instance = spec["ec2Instance"].as_str().unwrap_or_default();
+            let hex = instance.strip_prefix("i-").unwrap_or_default();
+            if !(8..=17).contains(&hex.len()) || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(format!(
+                    "ec2Instance {instance:?} is not one EC2 instance id"
+                ));
+            }
+            if spec["secretName"].as_str().is_none_or(str::is_empty) {
+                problems.push(
+                    "no secretName: the credentials must be ones scoped to this experiment".into(),
+                );
+            }
+        }
         Some(list)
             if !list.is_empty() && list.iter().all(|n| allowed.iter().any(|a| n == a.as_str())) => {
         }
@@ -239,6 +256,18 @@ mod tests {
             problems(&format!("{stress}  duration: 10m\n")),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn an_aws_experiment_names_one_instance_and_its_scoped_credentials() {
+        const STOP: &str = "apiVersion: chaos-mesh.org/v1alpha1\nkind: AWSChaos\nmetadata: {name: s, namespace: shop}\nspec:\n  action: ec2-stop\n  awsRegion: eu-west-1\n  ec2Instance: i-0123456789abcdef0\n  secretName: chaos-aws\n  duration: 5m\n";
+        assert_eq!(problems(STOP), Vec::<String>::new());
+        let p = problems(&STOP.replace("i-0123456789abcdef0", "*"));
+        assert!(p.iter().any(|p| p.contains("ec2Instance")), "{p:?}");
+        let p = problems(&STOP.replace("  secretName: chaos-aws\n", ""));
+        assert!(p.iter().any(|p| p.contains("secretName")), "{p:?}");
+        let p = problems(&STOP.replace("  duration: 5m\n", ""));
+        assert!(p.iter().any(|p| p.contains("no duration")), "{p:?}");
     }
 
     #[test]

@@ -67,6 +67,13 @@ pub enum FaultKind {
     },
     /// The node stops reporting Ready.
     NodeNotReady,
+    /// Queue consumers stop acknowledging messages (a consumer deadlocked on the partition
+    /// lease): the queue grows while the pods stay Ready.
+    QueueStuck {
+        /// Only the pods running when it struck are stuck: a recycled replica consumes again.
+        #[serde(default)]
+        until_restart: bool,
+    },
     /// Answer requests on a path with an error or a delay.
     Api {
         /// Requests whose path starts with this.
@@ -128,6 +135,19 @@ pub struct Fault {
     /// cannot be told from an old one by its time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing: Option<std::collections::BTreeSet<String>>,
+    /// A fault that comes and goes (what makes an alert flap), from its injection on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap: Option<Flap>,
+}
+
+/// The cycle of a flapping fault: in force for `active_seconds`, then gone for `idle_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flap {
+    /// How long each time it is in force.
+    pub active_seconds: u32,
+    /// How long it is gone in between.
+    pub idle_seconds: u32,
 }
 
 impl Fault {
@@ -139,7 +159,45 @@ impl Fault {
             target,
             injected_at: None,
             existing: None,
+            flap: None,
         }
+    }
+
+    /// When the fault's current spell began, if it is in force at `now`: its injection, or for
+    /// a flapping fault the start of the active part of the cycle `now` is in.
+    pub fn in_force_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let injected = self.injected_at.unwrap_or(now);
+        let Some(flap) = self.flap else {
+            return Some(injected);
+        };
+        let cycle = i64::from(flap.active_seconds) + i64::from(flap.idle_seconds);
+        let into = (now - injected).num_seconds().max(0) % cycle.max(1);
+        (into < i64::from(flap.active_seconds)).then(|| now - chrono::Duration::seconds(into))
+    }
+
+    /// Whether this fault hits the pod at `now`: [`Self::hits_pod`] while it is in force. A
+    /// fault that hits the pods running when it struck strikes again each time it flaps back:
+    /// then the pods running at that moment are hit.
+    pub fn hits_pod_at(
+        &self,
+        now: DateTime<Utc>,
+        namespace: &str,
+        deployment: Option<&str>,
+        created: DateTime<Utc>,
+        uid: &str,
+    ) -> bool {
+        let Some(since) = self.in_force_since(now) else {
+            return false;
+        };
+        if self.until_restart() && self.injected_at.is_some_and(|t| since > t) {
+            let again = Fault {
+                injected_at: Some(since),
+                existing: None,
+                ..self.clone()
+            };
+            return again.hits_pod(namespace, deployment, created, uid);
+        }
+        self.hits_pod(namespace, deployment, created, uid)
     }
 
     /// Why this fault cannot be injected, if it cannot.
@@ -153,6 +211,12 @@ impl Fault {
             }
             FaultKind::Latency { seconds } if !(*seconds >= 0.0 && seconds.is_finite()) => {
                 Some(format!("latency: {seconds} s is not a duration"))
+            }
+            _ if self
+                .flap
+                .is_some_and(|f| f.active_seconds == 0 || f.idle_seconds == 0) =>
+            {
+                Some("flap: active_seconds and idle_seconds must both be positive".into())
             }
             _ => None,
         }
@@ -168,6 +232,8 @@ impl Fault {
             } | FaultKind::OomKilled {
                 until_restart: true,
                 ..
+            } | FaultKind::QueueStuck {
+                until_restart: true
             }
         )
     }
@@ -261,6 +327,7 @@ mod tests {
             },
             injected_at: Some(t),
             existing: None,
+            flap: None,
         };
         assert!(f.hits_pod(
             "shop",
@@ -282,5 +349,40 @@ mod tests {
         };
         assert!(known.hits_pod("shop", Some("backend"), t, "old"));
         assert!(!known.hits_pod("shop", Some("backend"), t, "new-in-the-same-second"));
+    }
+
+    #[test]
+    fn a_flapping_fault_strikes_the_pods_running_each_time_it_comes_back() {
+        let t = DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
+            .unwrap()
+            .to_utc();
+        let s = chrono::Duration::seconds;
+        let mut f: Fault = serde_saphyr::from_str(
+            "kind: crashloop\nuntil_restart: true\nflap: {active_seconds: 100, idle_seconds: 50}\ntarget: {namespace: shop, deployment: frontend}\n",
+        )
+        .unwrap();
+        f.injected_at = Some(t);
+        f.existing = Some(["old".to_owned()].into());
+        assert_eq!(f.in_force_since(t + s(99)), Some(t));
+        assert_eq!(f.in_force_since(t + s(100)), None, "idle");
+        assert_eq!(f.in_force_since(t + s(170)), Some(t + s(150)), "back");
+        let hits = |now, created, uid| f.hits_pod_at(now, "shop", Some("frontend"), created, uid);
+        assert!(hits(t + s(10), t - s(60), "old"));
+        // Restarted at t+40: spared while this spell lasts, hit when it comes back.
+        assert!(!hits(t + s(60), t + s(40), "restarted"));
+        assert!(!hits(t + s(120), t + s(40), "restarted"));
+        assert!(hits(t + s(160), t + s(40), "restarted"));
+        assert!(!hits(t + s(160), t + s(155), "newer"));
+        assert!(
+            Fault {
+                flap: Some(Flap {
+                    active_seconds: 0,
+                    idle_seconds: 5
+                }),
+                ..f.clone()
+            }
+            .invalid()
+            .is_some()
+        );
     }
 }

@@ -87,6 +87,7 @@ pub fn render(w: &World) -> String {
         nodes(w),
         disruption_budgets(w),
         app(w),
+        queues(w),
     ];
     for f in groups.iter().flatten() {
         render_family(&mut out, f);
@@ -227,6 +228,35 @@ fn containers(w: &World) -> Vec<Family> {
         }
     }
     vec![restarts, c_ready, waiting, terminated]
+}
+
+/// The work queues, as a queue exporter (RabbitMQ's, say) reports them per consumer deployment.
+fn queues(w: &World) -> Vec<Family> {
+    let mut ready = Family::new(
+        "queue_messages_ready",
+        "gauge",
+        "Messages waiting in the queue a deployment consumes.",
+    );
+    let mut acked = Family::new(
+        "queue_messages_acked_total",
+        "counter",
+        "Messages the deployment's consumers acknowledged.",
+    );
+    let mut keys: Vec<&String> = w.queues.keys().collect();
+    keys.sort();
+    for key in keys {
+        let (ns, deployment) = key.split_once('/').unwrap_or(("", key));
+        let labels = || {
+            vec![
+                ("namespace", ns.to_owned()),
+                ("deployment", deployment.to_owned()),
+            ]
+        };
+        let q = &w.queues[key];
+        ready.add(labels(), q.ready.round());
+        acked.add(labels(), q.acked.round());
+    }
+    vec![ready, acked]
 }
 
 /// The simulated app's golden signals per pod: requests, latency histogram, CPU and throttling.

@@ -76,6 +76,9 @@ pub struct AppSpec {
     /// Earlier images, rolled out in order before `image`, so rollouts have a history.
     #[serde(default)]
     pub history: Vec<String>,
+    /// Messages a second arriving on the queue this app consumes (a worker: no Service).
+    #[serde(default)]
+    pub queue: Option<f64>,
 }
 
 fn one() -> i64 {
@@ -221,8 +224,12 @@ impl Scenario {
                 .iter()
                 .chain(std::iter::once(&app.image))
                 .collect();
+            let annotations = match app.queue {
+                Some(rate) => json!({crate::traffic::QUEUE_RATE: rate.to_string()}),
+                None => json!({}),
+            };
             for (i, image) in images.iter().enumerate() {
-                let d = json!({"metadata": {"name": app.name, "labels": labels},
+                let d = json!({"metadata": {"name": app.name, "labels": labels, "annotations": annotations},
                     "spec": {"replicas": app.replicas, "selector": {"matchLabels": {"app": app.name}},
                         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
                         "template": {"metadata": {"labels": labels},
@@ -248,11 +255,13 @@ impl Scenario {
                 }
                 settle(world);
             }
-            let svc = json!({"metadata": {"name": app.name, "labels": labels},
-                "spec": {"selector": {"app": app.name}, "ports": [{"port": 80, "targetPort": 8080}]}});
-            world
-                .create(idx::SERVICES, &app.namespace, svc)
-                .map_err(refuse(format!("Service/{}", app.name)))?;
+            if app.queue.is_none() {
+                let svc = json!({"metadata": {"name": app.name, "labels": labels},
+                    "spec": {"selector": {"app": app.name}, "ports": [{"port": 80, "targetPort": 8080}]}});
+                world
+                    .create(idx::SERVICES, &app.namespace, svc)
+                    .map_err(refuse(format!("Service/{}", app.name)))?;
+            }
             if let Some(b) = &app.pdb {
                 let mut spec = json!({"selector": {"matchLabels": {"app": app.name}}});
                 if let Some(m) = &b.min_available {

@@ -30,6 +30,19 @@ pub struct Traffic {
     pub cfs_throttled: f64,
 }
 
+/// A work queue and what its consumers did with it.
+#[derive(Debug, Clone, Default)]
+pub struct Queue {
+    /// Messages waiting.
+    pub ready: f64,
+    /// Messages acknowledged since the start.
+    pub acked: f64,
+}
+
+/// The annotation that makes a deployment a queue consumer: messages arriving per second on
+/// its queue. Each ready, unstuck pod acknowledges up to `rps_per_pod` a second.
+pub const QUEUE_RATE: &str = "sim.selfheal.dev/queue-messages-per-second";
+
 /// Histogram buckets for http_request_duration_seconds.
 pub const BUCKETS: [f64; 8] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, f64::INFINITY];
 
@@ -157,6 +170,40 @@ pub(crate) fn serve(w: &mut World, seconds: f64) {
     }
 }
 
+/// `seconds` of messages for every queue-consuming deployment: they arrive at the deployment's
+/// rate, and its ready pods not stuck by a fault acknowledge what they can.
+pub(crate) fn consume(w: &mut World, seconds: f64) {
+    let deployments: Vec<(String, String, f64)> = w
+        .list(idx::DEPLOYMENTS, None)
+        .filter_map(|d| {
+            let rate = d["metadata"]["annotations"][QUEUE_RATE]
+                .as_str()?
+                .parse()
+                .ok()?;
+            let name = d["metadata"]["name"].as_str()?.to_owned();
+            let ns = d["metadata"]["namespace"].as_str()?.to_owned();
+            Some((ns, name, rate))
+        })
+        .collect();
+    for (ns, name, rate) in deployments {
+        let consumers = w
+            .list(idx::PODS, Some(&ns))
+            .filter(|p| is_ready(p) && w.deployment_of_pod(p).as_deref() == Some(name.as_str()))
+            .filter(|p| {
+                !w.pod_faults(p)
+                    .iter()
+                    .any(|f| matches!(f, FaultKind::QueueStuck { .. }))
+            })
+            .count();
+        let capacity = consumers as f64 * w.timing.rps_per_pod * seconds;
+        let q = w.queues.entry(format!("{ns}/{name}")).or_default();
+        q.ready += rate * seconds;
+        let acked = q.ready.min(capacity);
+        q.ready -= acked;
+        q.acked += acked;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -270,5 +317,35 @@ mod tests {
                 .invalid()
                 .is_some()
         );
+    }
+
+    #[test]
+    fn stuck_consumers_let_the_queue_grow_until_a_new_replica_consumes() {
+        let mut w = cluster(1);
+        let mut workers = crate::controllers::testing::deployment_object("web", 2);
+        workers["metadata"]["annotations"] = json!({QUEUE_RATE: "15"});
+        w.create(idx::DEPLOYMENTS, "shop", workers).unwrap();
+        run_for(&mut w, Duration::from_secs(30));
+        let q = |w: &World| w.queues["shop/web"].clone();
+        let healthy = q(&w);
+        assert!(healthy.acked > 300.0 && healthy.ready < 1.0, "{healthy:?}");
+        inject(
+            &mut w,
+            FaultKind::QueueStuck {
+                until_restart: true,
+            },
+        );
+        run_for(&mut w, Duration::from_secs(20));
+        let stuck = q(&w);
+        assert_eq!(stuck.acked, q(&w).acked);
+        assert!(stuck.ready >= 290.0, "20 s of 15 messages wait: {stuck:?}");
+        run_for(&mut w, Duration::from_secs(5));
+        assert_eq!(q(&w).acked, stuck.acked, "nothing acknowledged while stuck");
+        // Recycle one replica: its replacement consumes again, up to 10 a second.
+        let pod = w.list(idx::PODS, Some("shop")).next().unwrap().clone();
+        w.delete(idx::PODS, "shop", crate::object::name_of(&pod))
+            .unwrap();
+        run_for(&mut w, Duration::from_secs(10));
+        assert!(q(&w).acked > stuck.acked, "{:?}", q(&w));
     }
 }

@@ -65,6 +65,8 @@ pub struct World {
     pub(crate) pods: HashMap<String, PodSim>,
     /// Golden signals per pod uid.
     pub traffic: HashMap<String, Traffic>,
+    /// Work queues by `namespace/deployment` of their consumers.
+    pub queues: HashMap<String, crate::traffic::Queue>,
     /// When each deployment (by uid) last made progress, for its progress deadline.
     pub(crate) progress: HashMap<String, DateTime<Utc>>,
     /// The processes of containers that run as processes, when the scenario asks for them.
@@ -84,6 +86,7 @@ impl World {
             timing,
             pods: HashMap::new(),
             traffic: HashMap::new(),
+            queues: HashMap::new(),
             progress: HashMap::new(),
             runtime: None,
             services: 0,
@@ -308,6 +311,7 @@ impl World {
         self.now = now;
         self.reconcile();
         crate::traffic::serve(self, elapsed);
+        crate::traffic::consume(self, elapsed);
     }
 
     /// Runs every controller until nothing changes (bounded).
@@ -340,10 +344,11 @@ impl World {
 
     /// Whether the node is Ready (no NodeNotReady fault on it).
     pub(crate) fn node_ready(&self, node: &Value) -> bool {
-        !self
-            .faults
-            .iter()
-            .any(|f| matches!(f.kind, FaultKind::NodeNotReady) && f.hits_node(name_of(node)))
+        !self.faults.iter().any(|f| {
+            matches!(f.kind, FaultKind::NodeNotReady)
+                && f.hits_node(name_of(node))
+                && f.in_force_since(self.now).is_some()
+        })
     }
 
     /// The faults that hit `pod` now.
@@ -357,11 +362,16 @@ impl World {
         self.faults
             .iter()
             .filter(|f| {
-                f.hits_pod(namespace_of(pod), dep.as_deref(), created, uid_of(pod))
-                    || matches!(
-                        f.kind,
-                        FaultKind::BadImage { .. } | FaultKind::Errors { image: Some(_), .. }
-                    )
+                f.hits_pod_at(
+                    self.now,
+                    namespace_of(pod),
+                    dep.as_deref(),
+                    created,
+                    uid_of(pod),
+                ) || (matches!(
+                    f.kind,
+                    FaultKind::BadImage { .. } | FaultKind::Errors { image: Some(_), .. }
+                ) && f.in_force_since(self.now).is_some())
             })
             .map(|f| f.kind.clone())
             .collect()

@@ -727,16 +727,58 @@ mod tests {
             .join("../..")
             .join(SCENARIOS);
         let all = Scenario::all(&dir).unwrap();
-        assert!(all.len() >= 2, "{all:?}");
         let catalog = selfheal_core::embedded::catalog().unwrap();
+        // The labels of each alert rule meant for automation, by alert name.
+        let rules = dir.join("../../observability/prometheus/rules");
+        let mut automated = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(&rules).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let doc: Value = serde_saphyr::from_str(&text).unwrap();
+            for group in doc["groups"].as_array().into_iter().flatten() {
+                for rule in group["rules"].as_array().into_iter().flatten() {
+                    if rule["labels"]["selfheal"] == "auto" {
+                        automated.insert(
+                            rule["alert"].as_str().unwrap().to_owned(),
+                            rule["labels"].clone(),
+                        );
+                    }
+                }
+            }
+        }
         for s in &all {
+            // The alert, as Prometheus labels it, leads the catalog to the expected runbook.
+            let e = &s.expect;
+            let rule = automated
+                .get(&e.alert)
+                .unwrap_or_else(|| panic!("{}: no rule {} with selfheal: auto", s.name, e.alert));
+            let mut labels: selfheal_core::alert::Labels =
+                serde_json::from_value(rule.clone()).unwrap();
+            labels.insert("alertname".into(), e.alert.clone());
+            for (k, v) in [
+                ("namespace", &e.namespace),
+                ("deployment", &e.deployment),
+                ("node", &e.node),
+            ] {
+                if let Some(v) = v {
+                    labels.insert(k.into(), v.clone());
+                }
+            }
+            let found = catalog.find(&labels).map(|r| r.id.as_str());
+            assert_eq!(found, Some(e.runbook.as_str()), "{}", s.name);
+        }
+        // One scenario per runbook at least, a flapping one, and one no runbook fixes.
+        for runbook in catalog.runbooks() {
             assert!(
-                catalog.get(&s.expect.runbook).is_some(),
-                "{}: no runbook {}",
-                s.name,
-                s.expect.runbook
+                all.iter().any(|s| s.expect.runbook == runbook.id),
+                "no scenario for {}",
+                runbook.id
             );
         }
+        assert!(
+            all.iter()
+                .any(|s| s.faults.iter().any(|f| f.flap.is_some()))
+        );
+        assert!(all.iter().any(|s| s.name == "cpu-hog-backend"));
     }
 
     #[test]
