@@ -45,7 +45,7 @@ pub struct RunArgs {
     /// same fault left alone, watched until it heals by itself or --timeout ends.
     #[arg(long)]
     hands_off: bool,
-    /// Stop when the incident closes, or also wait for the alert to resolve.
+    /// Stop when the incident opens, when it closes, or also wait for the alert to resolve.
     #[arg(long, value_enum, default_value = "resolved")]
     until: UntilArg,
     /// Leave the faults in place when the run ends.
@@ -75,6 +75,8 @@ pub struct RunArgs {
 /// When a run stops following.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum UntilArg {
+    /// The incident opened.
+    Opened,
     /// The incident closed.
     Closed,
     /// The incident closed and the alert resolved.
@@ -115,6 +117,7 @@ fn run_one(args: RunArgs) -> Result<ExitCode> {
         timeout: args.timeout.as_duration(),
         hands_off: args.hands_off,
         until: match args.until {
+            UntilArg::Opened => Until::Opened,
             UntilArg::Closed => Until::Closed,
             UntilArg::Resolved => Until::Resolved,
         },
@@ -205,9 +208,14 @@ fn summary(r: &Report, options: &Options) {
             s(t.fault_to_firing)
         ),
         (end, false) => {
-            let outcome = r.outcome().map_or("not closed", |o| o.as_str());
+            let outcome = match (r.outcome(), &r.incident) {
+                (Some(o), _) => o.as_str(),
+                (None, Some(_)) => "opened, not closed",
+                (None, None) => "no incident",
+            };
             println!(
-                "{outcome}{}: fault to firing {}, alert to incident {}, incident to healthy {}, fault to healthy {}, fault to resolved {}",
+                "{outcome} (expected {}){}: fault to firing {}, alert to incident {}, incident to healthy {}, fault to healthy {}, fault to resolved {}",
+                r.expected.as_str(),
                 if end == End::TimedOut {
                     format!(" (timed out after {} s)", options.timeout.as_secs())
                 } else {

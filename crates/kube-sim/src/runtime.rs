@@ -331,8 +331,10 @@ impl Runtime {
         });
     }
 
-    /// Stops every process and waits for them (kube-sim stops).
+    /// Stops every process and waits for them (kube-sim stops). No process starts after: the
+    /// kubelet would otherwise restart them on its next step, while kube-sim exits.
     pub fn stop_all(&mut self) {
+        self.live = false;
         let uids: Vec<String> = self
             .procs
             .keys()

@@ -120,6 +120,13 @@ pub struct Expect {
     /// The node the alert is about.
     #[serde(default)]
     pub node: Option<String>,
+    /// How the incident should close: remediated, or escalated for a fault no runbook fixes.
+    #[serde(default = "remediated")]
+    pub outcome: Outcome,
+}
+
+fn remediated() -> Outcome {
+    Outcome::Remediated
 }
 
 impl Scenario {
@@ -239,6 +246,9 @@ pub struct Endpoints {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Until {
+    /// The incident opened: the alert fired and reached selfheal (for a live demo, or a fault
+    /// whose runbook takes long).
+    Opened,
     /// The incident closed (with hands off: the alert fired and the incident closed).
     Closed,
     /// Also the alert resolved.
@@ -321,6 +331,10 @@ pub struct Report {
     pub scenario: String,
     /// Whether selfheal was kept from acting.
     pub hands_off: bool,
+    /// How the scenario expects the incident to close.
+    pub expected: Outcome,
+    /// Where following stopped.
+    pub until: Until,
     /// When the faults went in.
     pub fault_at: DateTime<Utc>,
     /// When the alert was first seen firing.
@@ -362,13 +376,15 @@ impl Report {
             .map(|c| c.outcome)
     }
 
-    /// Whether the run showed what it is for: selfheal remediated the fault, or with hands off
-    /// the run was followed to its end.
+    /// Whether the run showed what it is for: the incident closed as the scenario expects
+    /// (remediated, or escalated for a fault no runbook fixes), or with hands off the run was
+    /// followed to its end.
     pub fn succeeded(&self) -> bool {
         match (self.hands_off, self.end) {
             (_, End::Injected) => true,
             (true, _) => true,
-            (false, End::Ended) => self.outcome() == Some(Outcome::Remediated),
+            (false, End::Ended) if self.until == Until::Opened => self.incident.is_some(),
+            (false, End::Ended) => self.outcome() == Some(self.expected),
             (false, End::TimedOut) => false,
         }
     }
@@ -412,6 +428,8 @@ pub async fn run(
     let mut report = Report {
         scenario: scenario.name.clone(),
         hands_off: options.hands_off,
+        expected: scenario.expect.outcome,
+        until: options.until,
         fault_at,
         firing_at: None,
         incident: None,
@@ -676,6 +694,7 @@ fn finished(report: &Report, options: &Options) -> bool {
         return resolved;
     }
     match (report.outcome(), options.until) {
+        (_, Until::Opened) => report.incident.is_some(),
         (Some(Outcome::Remediated), Until::Resolved) => resolved,
         _ => closed,
     }

@@ -245,6 +245,12 @@ async fn crashes_and_oom_kills_are_processes_exiting_and_every_process_is_stoppe
     assert!(!running.is_empty());
     sim.shutdown();
     assert!(sim.world().process_ids().is_empty());
+    // The kubelet keeps stepping while kube-sim exits: it must not start them again.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        sim.world().process_ids().is_empty(),
+        "restarted after shutdown"
+    );
     for pid in running {
         assert!(
             !std::path::Path::new(&format!("/proc/{pid}")).exists(),
