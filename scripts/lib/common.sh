@@ -47,9 +47,12 @@ need_pip() {
 need_venv() {
   local name=$1; shift
   local venv=$HOME/.cache/selfheal/venv/$name
+  # Installed: its command is there, or (a library venv) the specs it was made with.
   [ -x "$venv/bin/$name" ] && return 0
+  [ "$(cat "$venv/.specs" 2>/dev/null)" = "$*" ] && return 0
   python3 -m venv "$venv" 2>/dev/null || { need_apt python3-venv; python3 -m venv "$venv"; }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+  echo "$*" > "$venv/.specs"
 }
 
 # need_npm PACKAGE_SPEC...: installs npm packages under $HOME/.cache/selfheal/npm (outside the

@@ -9,7 +9,7 @@
 //! - [`audit::AuditLog`], [`audit::Archive`]: the incident timeline and close (DynamoDB, memory)
 //!   and the full record (S3: [`s3::S3Archive`]; local: [`memory::MemoryArchive`]).
 //! - [`callback::TaskCallback`]: complete a `.waitForTaskToken` state (Step Functions:
-//!   [`sfn::SfnCallback`]; local: the lab's executor).
+//!   [`sfn_callback::SfnCallback`]; local: the lab's executor).
 //! - [`store::ReplayGuard`]: remember a key once (Slack request replays).
 //! - [`secrets::SecretSource`]: one secret string. Secrets Manager:
 //!   [`secretsmanager::ManagedSecret`]; local: [`memory::StaticSecret`].
@@ -33,6 +33,8 @@ pub mod s3;
 pub mod secretsmanager;
 #[cfg(feature = "sfn")]
 pub mod sfn;
+#[cfg(feature = "sfn-callback")]
+pub mod sfn_callback;
 
 /// An error from below (an SDK, serde, a message), kept whole as a `source`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -60,6 +62,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(any(
     feature = "dynamodb",
     feature = "sfn",
+    feature = "sfn-callback",
     feature = "secretsmanager",
     feature = "s3"
 ))]

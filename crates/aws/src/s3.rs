@@ -1,4 +1,6 @@
-//! [`Archive`] on S3: one JSON object per incident, written once (`If-None-Match: *`).
+//! [`Archive`] on S3: one JSON object per incident, written once (`If-None-Match: *`). Reading
+//! a record back is the operator's and the tests' ([`operator`], feature `operator`): the audit
+//! function only writes.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::SdkError;
@@ -7,6 +9,9 @@ use serde_json::Value;
 
 use crate::audit::Archive;
 use crate::store::StoreError;
+
+#[cfg(feature = "operator")]
+pub mod operator;
 
 /// Incident records in one bucket.
 #[derive(Debug, Clone)]
@@ -24,32 +29,6 @@ impl S3Archive {
         S3Archive {
             client: Client::from_conf(conf),
             bucket: bucket.into(),
-        }
-    }
-
-    /// The object under `key`, if any.
-    pub async fn get(&self, key: &str) -> Result<Option<Value>, StoreError> {
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let bytes = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(StoreError::unavailable)?
-                    .into_bytes();
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| StoreError::corrupt("record", e))
-            }
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
-            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 }

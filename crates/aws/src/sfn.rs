@@ -5,7 +5,6 @@ use aws_sdk_sfn::error::SdkError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use selfheal_core::Incident;
 
-use crate::callback::{CallbackError, TaskCallback};
 use crate::starter::{ExecutionStarter, StartError, Started};
 
 /// Starts executions of one state machine.
@@ -83,60 +82,6 @@ where
         StartError::refused(e)
     } else {
         StartError::new(e)
-    }
-}
-
-/// Completes task tokens of any execution.
-#[derive(Debug, Clone)]
-pub struct SfnCallback {
-    client: Client,
-}
-
-impl SfnCallback {
-    /// Through the shared SDK configuration.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        SfnCallback {
-            client: Client::new(config),
-        }
-    }
-}
-
-/// Which SDK errors mean the token is no longer waiting.
-fn callback_error<E>(e: SdkError<E, aws_sdk_sfn::config::http::HttpResponse>) -> CallbackError
-where
-    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let gone = matches!(&e, SdkError::ServiceError(se)
-        if matches!(se.err().code(), Some("TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken")));
-    if gone {
-        CallbackError::gone(e)
-    } else {
-        CallbackError::unavailable(e)
-    }
-}
-
-impl TaskCallback for SfnCallback {
-    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<(), CallbackError> {
-        self.client
-            .send_task_success()
-            .task_token(token)
-            .output(output.to_string())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(callback_error)
-    }
-
-    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), CallbackError> {
-        self.client
-            .send_task_failure()
-            .task_token(token)
-            .error(error)
-            .cause(cause)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(callback_error)
     }
 }
 

@@ -16,7 +16,7 @@ use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
-use selfheal_aws::sfn::SfnCallback;
+use selfheal_aws::sfn_callback::SfnCallback;
 use selfheal_core::{ErrorClass, WorkflowError};
 use selfheal_lambda::{env, failure};
 use selfheal_slack::Slack;

@@ -1,0 +1,14 @@
+output "name" {
+  description = "The cluster's name (EKS_CLUSTER_NAME)."
+  value       = aws_eks_cluster.this.name
+}
+
+output "arn" {
+  description = "The cluster's ARN (eks:DescribeCluster is granted on it)."
+  value       = aws_eks_cluster.this.arn
+}
+
+output "endpoint" {
+  description = "The API server's endpoint."
+  value       = aws_eks_cluster.this.endpoint
+}
