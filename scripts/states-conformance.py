@@ -22,7 +22,9 @@ state machine once an execution has run in the same backend.
 """
 import io
 import json
+import os
 import pathlib
+import subprocess
 import sys
 import time
 import zipfile
@@ -98,7 +100,10 @@ def main():
             continue
         case = json.loads(path.read_text())
         if workflow:
-            case["definition"] = json.loads(WORKFLOW.read_text())
+            # The template, rendered as `selfheal states render` does with the lab's names.
+            text = subprocess.run([os.environ.get("SELFHEAL", "selfheal"), "states", "render", str(WORKFLOW)],
+                                  capture_output=True, text=True, check=True).stdout
+            case["definition"] = json.loads(text)
         got = run_case(case)
         differs = case.get("moto_differs")
         if write:

@@ -193,6 +193,15 @@ enum StatesCommand {
         /// The definition (ASL JSON).
         definition: PathBuf,
     },
+    /// Render a definition template as Terraform's templatefile() does (statemachines/ holds
+    /// templates: function ARNs and the table are variables) and print it.
+    Render {
+        /// The template.
+        template: PathBuf,
+        /// A variable, NAME=VALUE; without any, the lab's names (selfheal-audit...).
+        #[arg(long = "var")]
+        vars: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +318,9 @@ fn main() -> ExitCode {
         Command::States {
             command: StatesCommand::Validate { definition },
         } => states::validate(&definition),
+        Command::States {
+            command: StatesCommand::Render { template, vars },
+        } => states::render(&template, &vars),
         Command::Sim {
             command:
                 SimCommand::Serve {

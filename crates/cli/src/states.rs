@@ -84,6 +84,23 @@ pub fn validate(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `states render`: the template with `vars` (NAME=VALUE), or the lab's names without any.
+pub fn render(path: &Path, vars: &[String]) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let pairs: Vec<(&str, &str)> = if vars.is_empty() {
+        selfheal_lab::LOCAL_NAMES.to_vec()
+    } else {
+        vars.iter()
+            .map(|v| v.split_once('=').context("--var takes NAME=VALUE"))
+            .collect::<Result<_>>()?
+    };
+    let rendered = selfheal_states::templatefile::render(&text, &pairs)
+        .with_context(|| path.display().to_string())?;
+    print!("{rendered}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `states run`: exit 0 whenever the execution ran, whatever its status; 2 for a bad definition.
 pub fn run(path: &Path, opts: RunOptions) -> Result<ExitCode> {
     let definition = match load(path)? {

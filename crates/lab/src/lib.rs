@@ -28,11 +28,27 @@ use selfheal_slack::Slack;
 use selfheal_states::{Clock, Executor, InProcess, InvokeError};
 use serde_json::Value;
 
-/// The remediation workflow, as AWS runs it.
-pub const DEFINITION: &str = include_str!("../../../statemachines/remediation.asl.json");
+/// The remediation workflow's template, as Terraform renders it for AWS (infra/modules/orchestration).
+pub const TEMPLATE: &str = include_str!("../../../statemachines/remediation.asl.json");
 
 /// The incident table the definition reads the kill switch from (`dynamodb:getItem`).
 pub const TABLE: &str = "selfheal-incidents";
+
+/// The template's variables in the lab: the names its in-process functions answer to, and the
+/// table. Terraform gives the same variables the stack's function ARNs and table.
+pub const LOCAL_NAMES: [(&str, &str); 6] = [
+    ("audit_function", "selfheal-audit"),
+    ("approval_function", "selfheal-approval"),
+    ("remediate_function", "selfheal-remediate"),
+    ("health_check_function", "selfheal-health-check"),
+    ("analyzer_function", "selfheal-analyzer"),
+    ("incidents_table", TABLE),
+];
+
+/// The remediation workflow the lab runs: [`TEMPLATE`] with [`LOCAL_NAMES`].
+pub fn definition() -> Result<String, selfheal_states::templatefile::TemplateFileError> {
+    selfheal_states::templatefile::render(TEMPLATE, &LOCAL_NAMES)
+}
 
 pub mod chaos;
 pub mod serve;

@@ -33,7 +33,7 @@ use tracing::{error, info};
 
 use selfheal_core::metrics::Registry;
 
-use crate::{DEFINITION, Lab, LocalCallback, StartError as LabStartError};
+use crate::{Lab, LocalCallback, StartError as LabStartError, definition};
 
 /// What the lab serves with.
 pub struct Options {
@@ -190,7 +190,11 @@ pub async fn serve(
         .with_metrics(lab.metrics.clone()),
     ));
     let definition = Arc::new(
-        Definition::parse(DEFINITION).map_err(|e| LabStartError::Definition(e.to_string()))?,
+        definition()
+            .map_err(|e| LabStartError::Definition(e.to_string()))
+            .and_then(|d| {
+                Definition::parse(&d).map_err(|e| LabStartError::Definition(e.to_string()))
+            })?,
     );
     let ingest = Ingest::new(
         store.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 use selfheal_aws::kill_switch;
-use selfheal_lab::{DEFINITION, TABLE};
+use selfheal_lab::{TABLE, definition};
 use selfheal_states::{Clock, Definition, Executor, Static};
 use serde_json::{Value, json};
 
@@ -81,7 +81,7 @@ fn fail_errors(v: &Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn the_errors_the_workflow_raises_are_the_ones_the_code_matches() {
-    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let definition: Value = serde_json::from_str(&definition().unwrap()).unwrap();
     let mut raised = BTreeSet::new();
     fail_errors(&definition, &mut raised);
     for name in &raised {
@@ -104,7 +104,7 @@ fn the_errors_the_workflow_raises_are_the_ones_the_code_matches() {
 
 #[test]
 fn every_state_is_reachable() {
-    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let definition: Value = serde_json::from_str(&definition().unwrap()).unwrap();
     let states = definition["States"].as_object().unwrap();
     let mut reached = BTreeSet::new();
     targets(
@@ -122,7 +122,7 @@ fn every_state_is_reachable() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_paths_moto_ran_end_the_same_here() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto");
-    let definition = Definition::parse(DEFINITION).unwrap();
+    let definition = Definition::parse(&definition().unwrap()).unwrap();
     let mut cases = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -185,11 +185,39 @@ async fn the_paths_moto_ran_end_the_same_here() {
 
 #[test]
 fn the_kill_switch_is_read_from_the_item_the_store_writes() {
-    let definition: Value = serde_json::from_str(DEFINITION).unwrap();
+    let definition: Value = serde_json::from_str(&definition().unwrap()).unwrap();
     let read = &definition["States"]["Steps"]["ItemProcessor"]["States"]["ReadKillSwitch"];
     assert_eq!(read["Resource"], "arn:aws:states:::dynamodb:getItem");
     assert_eq!(
         read["Parameters"],
         json!({"TableName": TABLE, "Key": kill_switch::key(), "ConsistentRead": true})
     );
+}
+
+#[test]
+fn terraform_fills_the_same_template_variables_as_the_lab() {
+    // infra/modules/orchestration renders the template with templatefile(); its variables must
+    // be exactly the lab's, or one side leaves a placeholder or passes one the template lacks.
+    let tf = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/modules/orchestration/main.tf"
+    ))
+    .unwrap();
+    let start = tf.find("template_vars = {").unwrap();
+    let block = &tf[start..start + tf[start..].find('}').unwrap()];
+    let mut terraform: Vec<&str> = block
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim()))
+        .collect();
+    let mut lab: Vec<&str> = selfheal_lab::LOCAL_NAMES.iter().map(|(k, _)| *k).collect();
+    terraform.sort_unstable();
+    lab.sort_unstable();
+    assert_eq!(terraform, lab);
+    let rendered = definition().unwrap();
+    assert!(
+        !rendered.contains("${"),
+        "a placeholder left in the lab's definition"
+    );
+    assert!(rendered.contains("\"FunctionName\": \"selfheal-remediate\""));
 }

@@ -17,7 +17,7 @@ use selfheal_aws::audit::AuditLog;
 use selfheal_aws::store::IncidentStore;
 use selfheal_core::{Decision, Incident, Mode, Policy, Workflow};
 use selfheal_kube_sim::{FaultKind, FaultTarget};
-use selfheal_lab::DEFINITION;
+use selfheal_lab::definition;
 use selfheal_states::{Definition, Execution, Executor, InProcess, InvokeError, Status};
 use selfheal_testkit::eventually;
 use serde_json::{Value, json};
@@ -301,7 +301,7 @@ async fn execute_with_human(
         )),
         env.lab.clock.clone(),
     );
-    let definition = Definition::parse(DEFINITION).unwrap();
+    let definition = Definition::parse(&definition().unwrap()).unwrap();
     // A human is deciding: virtual time stands still until they have (unless nobody answers).
     let hold = (!matches!(human, Human::Silent)).then(|| env.lab.clock.hold());
     let human = async {
@@ -612,7 +612,7 @@ async fn a_slack_click_approves_through_the_approval_handler() {
         .with_metrics(env.lab.metrics.clone()),
     );
     assert!(approver_cell.set(approver.clone()).is_ok());
-    let definition = Definition::parse(DEFINITION).unwrap();
+    let definition = Definition::parse(&definition().unwrap()).unwrap();
     let hold = env.lab.clock.hold();
     let human = async {
         // The approval message as Slack shows it; its Approve button carries the token.

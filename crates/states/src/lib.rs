@@ -16,6 +16,7 @@ pub mod intrinsic;
 pub mod path;
 mod strict_json;
 pub mod template;
+pub mod templatefile;
 pub mod validate;
 
 pub use callback::TokenError;

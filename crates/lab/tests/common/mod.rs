@@ -16,7 +16,7 @@ use selfheal_aws::s3::S3Archive;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::{Disposition, GuardrailState, Incident, Policy, assess};
 use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario};
-use selfheal_lab::{DEFINITION, Lab};
+use selfheal_lab::{Lab, definition};
 use selfheal_states::{Definition, Execution, Executor, InProcess, InvokeError};
 use selfheal_testkit::{Server, repo};
 use serde_json::{Value, json};
@@ -187,7 +187,7 @@ pub async fn execute_on(
     dispatcher: Arc<dyn selfheal_states::Dispatcher>,
 ) -> Execution {
     let executor = Executor::new(dispatcher, env.lab.clock.clone());
-    let definition = Definition::parse(DEFINITION).unwrap();
+    let definition = Definition::parse(&definition().unwrap()).unwrap();
     executor
         .execute(
             &definition,
