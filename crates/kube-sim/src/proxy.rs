@@ -116,6 +116,8 @@ async fn serve(sim: Sim, listener: TcpListener, port: Port) {
     let next = Arc::new(AtomicUsize::new(0));
     loop {
         let Ok((mut inbound, _)) = listener.accept().await else {
+            // Out of descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let ready = endpoints(&sim.world(), &port);

@@ -16,11 +16,7 @@ const META: &str = "__meta_kubernetes_";
 pub fn pods(w: &World) -> Value {
     let groups: Vec<Value> = w
         .list(idx::PODS, None)
-        .filter_map(|pod| {
-            let ip = pod["status"]["podIP"].as_str()?;
-            let targets = targets(pod, ip);
-            Some(targets)
-        })
+        .filter_map(|pod| Some(targets(pod, pod["status"]["podIP"].as_str()?)))
         .flatten()
         .collect();
     Value::Array(groups)
