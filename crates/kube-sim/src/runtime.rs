@@ -100,6 +100,9 @@ pub(crate) struct Launch {
     pub env: Vec<(String, String)>,
     /// The readiness probe's address and path; ready once running when there is none.
     pub probe: Option<(SocketAddr, String)>,
+    /// Consecutive failed probes before a ready container is unready (the probe's
+    /// failureThreshold, 3 by default as the kubelet has it).
+    pub failure_threshold: u32,
     /// The memory limit in bytes.
     pub memory_limit: Option<u64>,
     /// The fault switches to start with.
@@ -220,8 +223,8 @@ impl Runtime {
             sink.eof.store(true, Ordering::Relaxed);
         });
         let prober = Arc::clone(&shared);
-        let probe = launch.probe.clone();
-        std::thread::spawn(move || probe_loop(probe, &prober));
+        let (probe, threshold) = (launch.probe.clone(), launch.failure_threshold.max(1));
+        std::thread::spawn(move || probe_loop(probe, threshold, &prober));
         self.procs.insert(
             key.to_owned(),
             Process {
@@ -384,18 +387,26 @@ fn resident_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Probes readiness and sends pending switches, every [`PROBE_PERIOD`], until stopped.
-fn probe_loop(probe: Option<(SocketAddr, String)>, shared: &Shared) {
+/// Probes readiness and sends pending switches, every [`PROBE_PERIOD`], until stopped. Ready
+/// after a passing probe; unready after `threshold` failing ones in a row (one slow answer on a
+/// busy machine does not take a pod out of its Service).
+fn probe_loop(probe: Option<(SocketAddr, String)>, threshold: u32, shared: &Shared) {
     let admin = probe.as_ref().map(|(a, _)| *a);
+    let mut failures = 0;
     while !shared.stop.load(Ordering::Relaxed) {
-        let ready = match &probe {
+        let passed = match &probe {
             // The kubelet's HTTP probe: any status from 200 to 399 passes.
             Some((addr, path)) => {
                 http(*addr, "GET", path, "").is_ok_and(|c| (200..400).contains(&c))
             }
             None => true,
         };
-        shared.ready.store(ready, Ordering::Relaxed);
+        failures = if passed { 0 } else { failures + 1 };
+        if passed {
+            shared.ready.store(true, Ordering::Relaxed);
+        } else if failures >= threshold {
+            shared.ready.store(false, Ordering::Relaxed);
+        }
         let pending = shared
             .pending
             .lock()

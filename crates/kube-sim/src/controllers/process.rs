@@ -159,6 +159,10 @@ fn launch(w: &World, pod: &Value, c: &Value, switches: Switches) -> Launch {
         let path = g.get("path").and_then(Value::as_str).unwrap_or("/");
         Some((addr, path.to_owned()))
     });
+    let failure_threshold = c["readinessProbe"]["failureThreshold"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(3);
     let memory_limit = c["resources"]["limits"]["memory"]
         .as_str()
         .and_then(memory_bytes)
@@ -167,6 +171,7 @@ fn launch(w: &World, pod: &Value, c: &Value, switches: Switches) -> Launch {
         args,
         env,
         probe,
+        failure_threshold,
         memory_limit,
         switches,
     }
