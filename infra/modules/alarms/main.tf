@@ -16,99 +16,87 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   actions = [aws_sns_topic.alarms.arn]
+  # Every alarm fires on a sum (or maximum) above its threshold in 5-minute periods; a missing
+  # datapoint is "nothing happened".
+  alarms = merge(
+    {
+      executions-failed = {
+        description = "A remediation execution failed (a state errored past its Catch): the incident may be open with no one told."
+        namespace   = "AWS/States"
+        metric      = "ExecutionsFailed"
+        dimensions  = { StateMachineArn = var.state_machine_arn }
+        statistic   = "Sum"
+        periods     = 1
+        threshold   = 0
+        ok          = true
+      }
+      incidents-escalated = {
+        description = "Incidents selfheal escalated to a human (the audit's EMF metric selfheal/Incidents, outcome escalated)."
+        namespace   = "selfheal"
+        metric      = "Incidents"
+        dimensions  = { outcome = "escalated" }
+        statistic   = "Sum"
+        periods     = 1
+        threshold   = 0
+        ok          = false
+      }
+      ingest-5xx = {
+        description = "The API answered 5xx: alerts may not become incidents (Alertmanager retries; AMP deliveries go to the DLQ)."
+        namespace   = "AWS/ApiGateway"
+        metric      = "5xx"
+        dimensions  = { ApiId = var.api_id, Stage = "$default" }
+        statistic   = "Sum"
+        periods     = 1
+        threshold   = 0
+        ok          = true
+      }
+      amp-dlq = {
+        description = "AMP alert deliveries ingest kept refusing wait in the dead-letter queue."
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        dimensions  = { QueueName = var.dlq_name }
+        statistic   = "Maximum"
+        periods     = 1
+        threshold   = 0
+        ok          = true
+      }
+    },
+    { for k, f in var.function_names : "${k}-throttles" => {
+      description = "${f} was throttled: its reserved concurrency is spent."
+      namespace   = "AWS/Lambda"
+      metric      = "Throttles"
+      dimensions  = { FunctionName = f }
+      statistic   = "Sum"
+      periods     = 1
+      threshold   = 0
+      ok          = false
+    } },
+    { for k, f in var.function_names : "${k}-errors" => {
+      description = "${f} failed invocations 3 periods running (Step Functions retries and catches; repeated failures need a look)."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = f }
+      statistic   = "Sum"
+      periods     = 3
+      threshold   = 2
+      ok          = false
+    } },
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "executions_failed" {
-  alarm_name          = "${var.name}-executions-failed"
-  alarm_description   = "A remediation execution failed (a state errored past its Catch): the incident may be open with no one told."
-  namespace           = "AWS/States"
-  metric_name         = "ExecutionsFailed"
-  dimensions          = { StateMachineArn = var.state_machine_arn }
-  statistic           = "Sum"
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
+  evaluation_periods  = each.value.periods
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.actions
-  ok_actions          = local.actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "escalated" {
-  alarm_name          = "${var.name}-incidents-escalated"
-  alarm_description   = "Incidents selfheal escalated to a human (the audit's EMF metric selfheal/Incidents, outcome escalated)."
-  namespace           = "selfheal"
-  metric_name         = "Incidents"
-  dimensions          = { outcome = "escalated" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "ingest_5xx" {
-  alarm_name          = "${var.name}-ingest-5xx"
-  alarm_description   = "The API answered 5xx: alerts may not become incidents (Alertmanager retries; AMP deliveries go to the DLQ)."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5xx"
-  dimensions          = { ApiId = var.api_id, Stage = "$default" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  for_each            = var.function_names
-  alarm_name          = "${var.name}-${each.key}-throttles"
-  alarm_description   = "${each.value} was throttled: its reserved concurrency is spent."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  for_each            = var.function_names
-  alarm_name          = "${var.name}-${each.key}-errors"
-  alarm_description   = "${each.value} failed invocations (Step Functions retries and catches; repeated failures need a look)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = each.value }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = 3
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq" {
-  alarm_name          = "${var.name}-amp-dlq"
-  alarm_description   = "AMP alert deliveries ingest kept refusing wait in the dead-letter queue."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
+  ok_actions          = each.value.ok ? local.actions : []
 }
