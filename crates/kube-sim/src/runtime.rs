@@ -182,6 +182,16 @@ impl Runtime {
         }
     }
 
+    /// Whether containers of `image` run as processes now (live, and the image is one of them).
+    pub fn runs(&self, image: &str) -> bool {
+        self.live && self.settings.runs(image)
+    }
+
+    /// The log of the container's running process (its last lines), read when asked for.
+    pub fn log(&self, key: &str) -> Option<Vec<String>> {
+        self.procs.get(key).map(|p| p.shared.lines())
+    }
+
     /// Whether the container has a process.
     pub fn has(&self, key: &str) -> bool {
         self.procs.contains_key(key)
@@ -238,7 +248,8 @@ impl Runtime {
         Ok(())
     }
 
-    /// The process's state and log; kills it when its memory passes the limit. `None` when the
+    /// The process's state, with its final log once it exited (a running one's is read on
+    /// demand, [`Runtime::log`]); kills it when its memory passes the limit. `None` when the
     /// container has no process. An exited process is forgotten after this reports it.
     pub fn observe(&mut self, key: &str) -> Option<(State, Vec<String>)> {
         let p = self.procs.get_mut(key)?;
@@ -251,7 +262,7 @@ impl Runtime {
         let state = match p.child.try_wait() {
             Ok(None) => {
                 let ready = p.shared.ready.load(Ordering::Relaxed);
-                return Some((State::Running { ready }, p.shared.lines()));
+                return Some((State::Running { ready }, Vec::new()));
             }
             Ok(Some(status)) => State::Exited {
                 code: exit_code(status),

@@ -144,12 +144,11 @@ impl World {
     /// Whether the pod's containers run as live processes.
     pub fn runs_as_process(&self, pod: &Value) -> bool {
         self.runtime.as_ref().is_some_and(|rt| {
-            rt.live
-                && pod["spec"]["containers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| rt.settings.runs(c["image"].as_str().unwrap_or_default()))
+            pod["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| rt.runs(c["image"].as_str().unwrap_or_default()))
         })
     }
 
@@ -392,6 +391,9 @@ impl World {
 
     /// A pod's container log, current or the previous container's.
     pub fn log(&self, pod: &Value, container: Option<&str>, previous: bool) -> Option<Vec<String>> {
-        self.pods.get(uid_of(pod))?.log(container, previous)
+        let uid = uid_of(pod);
+        self.pods
+            .get(uid)?
+            .log(uid, self.runtime.as_ref(), container, previous)
     }
 }

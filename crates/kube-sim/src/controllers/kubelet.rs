@@ -41,17 +41,30 @@ pub(crate) struct PodSim {
 }
 
 impl PodSim {
-    /// A container's log (the first container's when none is named), current or previous.
-    pub(crate) fn log(&self, container: Option<&str>, previous: bool) -> Option<Vec<String>> {
-        let cs = match container {
-            Some(c) => self.containers.get(c)?,
-            None => self.containers.values().next()?,
-        };
-        Some(if previous {
-            cs.previous_log.clone()
-        } else {
-            cs.current_log.clone()
-        })
+    /// The container named, or the first one when none is: its name and what the kubelet keeps.
+    fn container(&self, name: Option<&str>) -> Option<(&str, &ContainerSim)> {
+        match name {
+            Some(n) => self.containers.get_key_value(n),
+            None => self.containers.iter().next(),
+        }
+        .map(|(n, cs)| (n.as_str(), cs))
+    }
+
+    /// A container's log (the first container's when none is named), current or previous;
+    /// a running process's current log comes from `runtime`, read now.
+    pub(crate) fn log(
+        &self,
+        uid: &str,
+        runtime: Option<&crate::runtime::Runtime>,
+        container: Option<&str>,
+        previous: bool,
+    ) -> Option<Vec<String>> {
+        let (name, cs) = self.container(container)?;
+        if previous {
+            return Some(cs.previous_log.clone());
+        }
+        let live = runtime.and_then(|rt| rt.log(&crate::runtime::key(uid, name)));
+        Some(live.unwrap_or_else(|| cs.current_log.clone()))
     }
 }
 
@@ -139,10 +152,7 @@ fn step_pod(w: &mut World, pod: &Value, faults: &[FaultKind], node_ready: bool) 
         // The pull is one event per pod, reported with its first container.
         let first = sim.containers.len() <= 1;
         let cs = sim.containers.entry(name.clone()).or_default();
-        let process = w
-            .runtime
-            .as_ref()
-            .is_some_and(|r| r.live && r.settings.runs(&image));
+        let process = w.runtime.as_ref().is_some_and(|r| r.runs(&image));
         let (state, ready) = match waiting(&step, cs, &name, &image, first, &mut events) {
             Some(waiting) => waiting,
             None if process => {

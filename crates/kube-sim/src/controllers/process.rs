@@ -33,24 +33,19 @@ pub(super) fn step(
     let image = c["image"].as_str().unwrap_or_default();
     let key = runtime::key(uid_of(pod), name);
     let switches = switches(w, step.faults, pod, c);
-    let Some(rt) = w.runtime.as_ref() else {
-        return (json!({"waiting": {"reason": "ContainerCreating"}}), false);
-    };
-    if started || !rt.has(&key) {
-        let launch = launch(w, pod, c, switches.clone());
-        let Some(rt) = w.runtime.as_mut() else {
-            return (json!({"waiting": {"reason": "ContainerCreating"}}), false);
-        };
-        if let Err(e) = rt.start(&key, launch) {
-            // containerd's reason when the entrypoint cannot be run.
-            cs.current_log = vec![format!("failed to start {image}: {e}")];
-            let state = terminated(step, cs, name, 128, "StartError", step.now, events);
-            return (state, false);
-        }
-    }
+    let needs_start = started || !w.runtime.as_ref().is_some_and(|rt| rt.has(&key));
+    let launch = needs_start.then(|| launch(w, pod, c, switches.clone()));
     let Some(rt) = w.runtime.as_mut() else {
         return (json!({"waiting": {"reason": "ContainerCreating"}}), false);
     };
+    if let Some(launch) = launch
+        && let Err(e) = rt.start(&key, launch)
+    {
+        // containerd's reason when the entrypoint cannot be run.
+        cs.current_log = vec![format!("failed to start {image}: {e}")];
+        let state = terminated(step, cs, name, 128, "StartError", step.now, events);
+        return (state, false);
+    }
     // A crash fault on a process that started healthy kills it, as a container kill does; it
     // then crashes on each start until the fault is gone.
     if switches.crash_on_start && rt.started_healthy(&key) {
@@ -58,8 +53,7 @@ pub(super) fn step(
     }
     rt.set_switches(&key, switches);
     match rt.observe(&key) {
-        Some((State::Running { ready }, log)) => {
-            cs.current_log = log;
+        Some((State::Running { ready }, _)) => {
             let since = cs.started.unwrap_or(step.now);
             (
                 json!({"running": {"startedAt": crate::object::ts(since)}}),
