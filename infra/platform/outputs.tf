@@ -19,8 +19,13 @@ output "secret_arns" {
 }
 
 output "cluster_name" {
-  description = "The EKS cluster."
+  description = "The EKS cluster this platform created."
   value       = module.eks.name
+}
+
+output "clusters" {
+  description = "Every cluster selfheal remediates (its own and var.clusters), with region and namespaces; alerts for others are refused."
+  value       = module.policy.clusters
 }
 
 output "alertmanager_receiver" {

@@ -7,9 +7,19 @@ variable "environment" {
   }
 }
 
+variable "region" {
+  description = "The AWS region of the platform and its own cluster."
+  type        = string
+  default     = "eu-west-1"
+}
+
 variable "azs" {
-  description = "Three availability zones of the region."
+  description = "The region's three availability zones, named (not looked up: the set must not grow when AWS adds a zone)."
   type        = list(string)
+  validation {
+    condition     = length(var.azs) == 3
+    error_message = "azs names three availability zones."
+  }
 }
 
 variable "vpc_cidr" {
@@ -42,14 +52,35 @@ variable "node_count" {
 }
 
 variable "allowed_namespaces" {
-  description = "Namespaces selfheal may act in."
+  description = "Namespaces selfheal may act in, in the cluster this platform creates."
   type        = list(string)
   default     = ["shop"]
+}
+
+variable "clusters" {
+  description = "Other EKS clusters (this account, any region) selfheal remediates besides its own: each gets the functions' access entries scoped to its namespaces, and alerts whose `cluster` label names none of these (or the own cluster) are refused at ingest. Apply k8s/'s RBAC in each."
+  type = list(object({
+    name       = string
+    region     = string
+    namespaces = list(string)
+  }))
+  default = []
+  validation {
+    condition = alltrue([for c in var.clusters :
+      can(regex("^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", c.name)) && length(c.namespaces) > 0 && !contains(c.namespaces, "kube-system")
+    ])
+    error_message = "Each cluster has an EKS cluster name and at least one namespace, never kube-system."
+  }
+  validation {
+    condition     = length(distinct([for c in var.clusters : c.name])) == length(var.clusters)
+    error_message = "Each cluster is named once."
+  }
 }
 
 variable "package_dir" {
   description = "Where scripts/package leaves the function zips."
   type        = string
+  default     = "../../target/lambda"
 }
 
 variable "prometheus_url" {

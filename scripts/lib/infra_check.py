@@ -8,7 +8,9 @@
   generated from hashicorp/aws 6.25.0 (each type's synthesizeAttributes() and its blocks'
   *ToTerraform(struct) functions);
 - the Kubernetes groups the EKS access entries map the functions' roles to are the ones
-  k8s/overlays/ENV/settings.yaml names for k8s/'s RBAC.
+  k8s/overlays/ENV/settings.yaml names for k8s/'s RBAC;
+- each environment's values (envs/ENV/terraform.tfvars) set only variables infra/platform
+  declares, and its state key (envs/ENV/backend.hcl) is its own.
 
   infra_check.py INFRA_DIR CDKTF_LIB_DIR
 """
@@ -124,9 +126,21 @@ def main():
                             continue
                         types.add(type_name)
                         check_body(where, body, schema)
+    with open(os.path.join(infra, "platform/variables.tf")) as f:
+        declared = {unquote(k) for v in hcl2.load(f).get("variable", []) for k in v}
     for env in ("dev", "prod"):
+        with open(os.path.join(infra, "envs", env, "terraform.tfvars")) as f:
+            values = {k: unquote(v) if isinstance(v, str) else v for k, v in hcl2.load(f).items() if not k.startswith("__")}
+        for k in sorted(set(values) - declared):
+            problems.append(f"envs/{env}/terraform.tfvars: {k} is not a variable of infra/platform")
+        if values.get("environment") != env:
+            problems.append(f"envs/{env}/terraform.tfvars: environment is {values.get('environment')!r}")
+        with open(os.path.join(infra, "envs", env, "backend.hcl")) as f:
+            key = unquote(hcl2.load(f).get("key", ""))
+        if key != f"selfheal/{env}/terraform.tfstate":
+            problems.append(f"envs/{env}/backend.hcl: the state key {key!r} is not {env}'s")
         settings = yaml.safe_load(open(os.path.join(root, "k8s/overlays", env, "settings.yaml")))["data"]
-        stack = open(os.path.join(infra, "modules/stack/main.tf")).read()
+        stack = open(os.path.join(infra, "platform/main.tf")).read()
         name = f"selfheal-{env}"
         for local, key in (("remediator_group", "remediatorGroup"), ("reader_group", "readerGroup")):
             m = re.search(local + r'\s*=\s*"\$\{local\.name\}(-[a-z-]+)"', stack)
@@ -136,7 +150,7 @@ def main():
     if problems:
         print("\n".join(problems), file=sys.stderr)
         sys.exit(1)
-    print(f"{len(types)} resource and data source types, every argument and block in the AWS provider 6.25 schema; fmt clean; the Kubernetes groups match k8s/")
+    print(f"{len(types)} resource and data source types, every argument and block in the AWS provider 6.25 schema; fmt clean; the Kubernetes groups match k8s/; envs' values and state keys their own")
 
 
 main()

@@ -49,8 +49,10 @@ NO_RESOURCE_TYPE = {
     "ec2:AssignPrivateIpAddresses": "bound by the ec2:Vpc condition instead",
     "ec2:UnassignPrivateIpAddresses": "bound by the ec2:Vpc condition instead",
 }
-# Set by the Lambda runtime; Terraform may not set them.
-RESERVED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+# Set by the Lambda runtime, or the AWS SDKs' own endpoint override (moto in tests, never set in
+# AWS); Terraform may not set them.
+RESERVED = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL"}
 ENV_READ = re.compile(r'(?:env::(?:optional|required|parsed(?:::<[^>]*>)?|list)|std::env::var|\bvar)\(\s*"([A-Z][A-Z0-9_]+)"')
 problems = []
 

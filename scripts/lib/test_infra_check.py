@@ -71,6 +71,14 @@ class Refuses(unittest.TestCase):
         self.refused("k8s/overlays/dev/settings.yaml", "remediatorGroup: selfheal-dev-remediators",
                      "remediatorGroup: selfheal-dev-fixers", "k8s/overlays/dev binds selfheal-dev-fixers")
 
+    def test_a_value_for_a_variable_the_platform_lacks(self):
+        self.refused("infra/envs/prod/terraform.tfvars", "nat_gateways          = 3",
+                     "nat_gateway           = 3", "nat_gateway is not a variable of infra/platform")
+
+    def test_an_environment_writing_another_ones_state(self):
+        self.refused("infra/envs/prod/backend.hcl", "selfheal/prod/", "selfheal/dev/",
+                     "envs/prod/backend.hcl: the state key 'selfheal/dev/terraform.tfstate' is not prod's")
+
 
 if __name__ == "__main__":
     unittest.main()

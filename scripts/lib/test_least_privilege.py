@@ -43,8 +43,8 @@ class Catches(unittest.TestCase):
                     "ingest: the code calls states:StartExecution (crates/aws/src/sfn.rs); its policy does not grant it")
 
     def test_a_grant_the_code_never_uses(self):
-        self.caught(TF, '{ actions = ["eks:DescribeCluster"], resources = [var.cluster.arn] },\n      ]\n    }\n    health-check',
-                    '{ actions = ["eks:DescribeCluster", "eks:UpdateClusterConfig"], resources = [var.cluster.arn] },\n      ]\n    }\n    health-check',
+        self.caught(TF, '{ actions = ["eks:DescribeCluster"], resources = local.cluster_arns },\n      ]\n    }\n    health-check',
+                    '{ actions = ["eks:DescribeCluster", "eks:UpdateClusterConfig"], resources = local.cluster_arns },\n      ]\n    }\n    health-check',
                     "remediate: its policy grants eks:UpdateClusterConfig, which its code never calls")
 
     def test_a_new_sdk_call_in_the_code(self):
@@ -56,8 +56,8 @@ class Catches(unittest.TestCase):
                     "audit: the code reads RECORDS_BUCKET; Terraform does not set it")
 
     def test_a_variable_nothing_reads(self):
-        self.caught(TF, "        EKS_CLUSTER_NAME = var.cluster.name\n        SELFHEAL_POLICY  = var.policy_json",
-                    "        EKS_CLUSTER_NAME = var.cluster.name\n        DRY_RUN          = \"true\"\n        SELFHEAL_POLICY  = var.policy_json",
+        self.caught(TF, "        EKS_CLUSTERS    = local.eks_clusters\n        SELFHEAL_POLICY = var.policy_json",
+                    "        EKS_CLUSTERS    = local.eks_clusters\n        DRY_RUN         = \"true\"\n        SELFHEAL_POLICY = var.policy_json",
                     "remediate: Terraform sets DRY_RUN, which the code never reads")
 
     def test_a_service_wide_action(self):

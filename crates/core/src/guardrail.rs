@@ -21,6 +21,10 @@ pub struct Policy {
     pub clusters: Vec<String>,
     /// Namespaces actions may touch; `*` allows every namespace that is not denied.
     pub allowed_namespaces: Vec<String>,
+    /// Per cluster, the namespaces actions may touch there, in place of `allowed_namespaces`:
+    /// Terraform renders them from its `clusters` variable, the lists its EKS access entries
+    /// are scoped to, so an alert outside them is refused rather than failing on a 403.
+    pub cluster_namespaces: std::collections::BTreeMap<String, Vec<String>>,
     /// Namespaces never touched unless a runbook lists them in `allow_namespaces`.
     pub denied_namespaces: Vec<String>,
     /// Every action a dry run, whatever the runbooks say.
@@ -45,6 +49,7 @@ impl Default for Policy {
             default_cluster: "selfheal-dev".into(),
             clusters: vec!["selfheal-dev".into()],
             allowed_namespaces: vec!["*".into()],
+            cluster_namespaces: Default::default(),
             denied_namespaces: ["kube-system", "kube-public", "kube-node-lease", "selfheal"]
                 .map(String::from)
                 .to_vec(),
@@ -79,6 +84,13 @@ impl Policy {
             .checked()
     }
 
+    /// The namespaces actions may touch in `cluster`.
+    pub fn allowed_namespaces_in(&self, cluster: &str) -> &[String] {
+        self.cluster_namespaces
+            .get(cluster)
+            .unwrap_or(&self.allowed_namespaces)
+    }
+
     /// The policy, if every value is usable.
     pub fn checked(self) -> Result<Policy, PolicyError> {
         if !(self.max_unschedulable_share > 0.0 && self.max_unschedulable_share <= 1.0) {
@@ -104,6 +116,16 @@ impl Policy {
             crate::names::NameRule::EksCluster
                 .check(c)
                 .map_err(|e| PolicyError(format!("clusters: {e}")))?;
+        }
+        if let Some(c) = self
+            .cluster_namespaces
+            .keys()
+            .find(|c| !self.clusters.contains(c))
+        {
+            return Err(PolicyError(format!(
+                "cluster_namespaces names {c:?}, which is not in clusters {:?}",
+                self.clusters
+            )));
         }
         if !self.clusters.contains(&self.default_cluster) {
             return Err(PolicyError(format!(
@@ -433,7 +455,7 @@ fn refusals(
             });
         } else if !runbook_allows
             && !policy
-                .allowed_namespaces
+                .allowed_namespaces_in(&target.cluster)
                 .iter()
                 .any(|a| a == "*" || a == ns)
         {

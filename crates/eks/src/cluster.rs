@@ -1,13 +1,18 @@
-//! The kube client for the cluster a function acts on: from a kubeconfig (kube-sim, or any
-//! cluster via KUBECONFIG), or from EKS (DescribeCluster for the endpoint and CA, cached for the
+//! The kube clients for the clusters a function may act on, each chosen by the name the alert's
+//! `cluster` label gives: a kubeconfig's contexts (kube-sim, or any cluster via KUBECONFIG), or
+//! EKS clusters (DescribeCluster in the cluster's region for the endpoint and CA, cached for the
 //! life of the Lambda container, and a presigned token refreshed before it expires). The action
-//! code gets a `kube::Client` either way and cannot tell the difference.
+//! code gets a `kube::Client` either way and cannot tell the difference; a cluster that is not
+//! configured gets no client at all.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderName, HeaderValue};
+use selfheal_core::{Classified, ErrorClass};
 use thiserror::Error;
 use tokio::sync::Mutex;
 
@@ -39,6 +44,27 @@ pub enum AccessError {
     /// kube refused the configuration.
     #[error("kube client: {0}")]
     Client(String),
+    /// The cluster is not one this function is configured to reach.
+    #[error("cluster {cluster:?} is not one this function reaches (it reaches {known:?})")]
+    UnknownCluster {
+        /// The cluster asked for.
+        cluster: String,
+        /// The clusters configured.
+        known: Vec<String>,
+    },
+    /// The clusters' configuration cannot be read.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// An unknown cluster stays unknown; an unreachable one may answer on the next attempt.
+impl Classified for AccessError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            AccessError::UnknownCluster { .. } | AccessError::Config(_) => ErrorClass::NonRetryable,
+            _ => ErrorClass::Retryable,
+        }
+    }
 }
 
 /// What DescribeCluster says about a cluster.
@@ -112,17 +138,19 @@ pub fn eks_client(
     config
         .headers
         .push((HeaderName::from_static("authorization"), auth));
-    config.default_retry = false;
-    config.read_timeout = Some(REQUEST_TIMEOUT);
-    config.write_timeout = Some(REQUEST_TIMEOUT);
-    kube::Client::try_from(config).map_err(|e| AccessError::Client(e.to_string()))
+    client_of(config)
 }
 
 /// A kube client from the kubeconfig (KUBECONFIG, ~/.kube/config) or the in-cluster config.
 pub async fn kubeconfig_client() -> Result<kube::Client, AccessError> {
-    let mut config = kube::Config::infer()
+    let config = kube::Config::infer()
         .await
         .map_err(|e| AccessError::Kubeconfig(e.to_string()))?;
+    client_of(config)
+}
+
+/// A client for `config` with the functions' request timeouts and without kube's own retries.
+fn client_of(mut config: kube::Config) -> Result<kube::Client, AccessError> {
     config.default_retry = false;
     config.read_timeout = Some(REQUEST_TIMEOUT);
     config.write_timeout = Some(REQUEST_TIMEOUT);
@@ -132,21 +160,19 @@ pub async fn kubeconfig_client() -> Result<kube::Client, AccessError> {
 /// Where credentials for a fresh token come from.
 pub trait CredentialSource: Send + Sync {
     /// Current AWS credentials.
-    fn credentials(
-        &self,
-    ) -> impl std::future::Future<Output = Result<aws_credential_types::Credentials, AccessError>> + Send;
+    fn credentials(&self) -> Result<aws_credential_types::Credentials, AccessError>;
 }
 
-/// A client per EKS cluster, rebuilt when its token is due for refresh.
-pub struct EksClients<C> {
+/// A client for one EKS cluster, rebuilt when its token is due for refresh.
+pub struct EksClients {
     cluster: ClusterEndpoint,
-    credentials: C,
+    credentials: Arc<dyn CredentialSource>,
     cached: Mutex<Option<(kube::Client, EksToken)>>,
 }
 
-impl<C: CredentialSource> EksClients<C> {
+impl EksClients {
     /// Clients for `cluster` (from DescribeCluster, once per container) signed with `credentials`.
-    pub fn new(cluster: ClusterEndpoint, credentials: C) -> Self {
+    pub fn new(cluster: ClusterEndpoint, credentials: Arc<dyn CredentialSource>) -> Self {
         EksClients {
             cluster,
             credentials,
@@ -162,7 +188,7 @@ impl<C: CredentialSource> EksClients<C> {
         {
             return Ok(client.clone());
         }
-        let creds = self.credentials.credentials().await?;
+        let creds = self.credentials.credentials()?;
         let token = presign_token(&self.cluster.name, &self.cluster.region, &creds, now)?;
         let client = eks_client(&self.cluster, &token)?;
         *cached = Some((client.clone(), token));
@@ -214,13 +240,17 @@ pub mod aws {
         })
     }
 
-    /// An EKS client for `region` with `credentials`; `AWS_ENDPOINT_URL` (moto) when set.
-    pub fn eks_client(region: &str, credentials: Credentials) -> aws_sdk_eks::Client {
+    /// An EKS client for `region` with `credentials`, at `endpoint` when given (moto).
+    pub fn eks_client(
+        region: &str,
+        credentials: Credentials,
+        endpoint: Option<&str>,
+    ) -> aws_sdk_eks::Client {
         let mut config = aws_sdk_eks::Config::builder()
             .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
             .region(aws_sdk_eks::config::Region::new(region.to_owned()))
             .credentials_provider(credentials);
-        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+        if let Some(url) = endpoint {
             config = config.endpoint_url(url);
         }
         aws_sdk_eks::Client::from_conf(config.build())
@@ -246,48 +276,198 @@ pub mod aws {
     }
 
     impl CredentialSource for EnvCredentials {
-        async fn credentials(&self) -> Result<Credentials, AccessError> {
+        fn credentials(&self) -> Result<Credentials, AccessError> {
             Self::read()
         }
     }
 }
 
-/// The cluster a function acts on: a kubeconfig's, or an EKS cluster's with renewed tokens.
-pub enum Access {
-    /// KUBECONFIG (kube-sim, or any cluster) or the in-cluster configuration.
-    Kubeconfig(kube::Client),
-    /// EKS, by DescribeCluster and IAM.
-    #[cfg(feature = "aws")]
-    Eks(EksClients<aws::EnvCredentials>),
+/// The EKS clusters a function may reach: name -> region, and how to call AWS.
+#[cfg(feature = "aws")]
+pub struct EksSettings {
+    /// Each cluster's region, by cluster name.
+    pub regions: std::collections::BTreeMap<String, String>,
+    /// Credentials for DescribeCluster and the tokens.
+    pub credentials: Arc<dyn CredentialSource>,
+    /// Another EKS endpoint (moto), for every region.
+    pub endpoint: Option<String>,
 }
 
-impl Access {
-    /// EKS when `EKS_CLUSTER_NAME` is set (the Lambda), else the kubeconfig.
-    pub async fn from_env() -> Result<Access, AccessError> {
+enum Reach {
+    /// A kubeconfig's contexts, each for the cluster it is named after.
+    Kubeconfig(kube::config::Kubeconfig),
+    /// EKS clusters by name, in their regions.
+    #[cfg(feature = "aws")]
+    Eks(EksSettings),
+}
+
+#[derive(Clone)]
+enum Cached {
+    Kubeconfig(kube::Client),
+    #[cfg(feature = "aws")]
+    Eks(Arc<EksClients>),
+}
+
+/// The clusters a function acts on, each reached by its name and only if configured.
+pub struct Clusters {
+    reach: Reach,
+    cached: Mutex<HashMap<String, Cached>>,
+}
+
+impl Clusters {
+    /// EKS when `EKS_CLUSTERS` is set (the Lambda: a JSON object of cluster name to region, as
+    /// Terraform renders it), else the kubeconfig's contexts (KUBECONFIG, ~/.kube/config).
+    pub fn from_env() -> Result<Clusters, AccessError> {
         #[cfg(feature = "aws")]
-        if let Ok(name) = std::env::var("EKS_CLUSTER_NAME") {
-            let region = std::env::var("AWS_REGION")
-                .map_err(|_| AccessError::Credentials("AWS_REGION is not set".into()))?;
-            let eks = aws::eks_client(&region, aws::EnvCredentials::read()?);
-            let cluster = aws::describe_cluster(&eks, &name, &region).await?;
-            return Ok(Access::Eks(EksClients::new(cluster, aws::EnvCredentials)));
+        if let Ok(json) = std::env::var("EKS_CLUSTERS") {
+            let regions: std::collections::BTreeMap<String, String> = serde_json::from_str(&json)
+                .map_err(|e| {
+                AccessError::Config(format!(
+                    "EKS_CLUSTERS must be a JSON object of cluster name to region: {e}"
+                ))
+            })?;
+            if regions.is_empty() {
+                return Err(AccessError::Config("EKS_CLUSTERS names no cluster".into()));
+            }
+            return Ok(Clusters::eks(EksSettings {
+                regions,
+                credentials: Arc::new(aws::EnvCredentials),
+                endpoint: std::env::var("AWS_ENDPOINT_URL").ok(),
+            }));
         }
-        Ok(Access::Kubeconfig(kubeconfig_client().await?))
+        let kubeconfig =
+            kube::config::Kubeconfig::read().map_err(|e| AccessError::Kubeconfig(e.to_string()))?;
+        Ok(Clusters::kubeconfig(kubeconfig))
     }
 
-    /// A client good for this invocation.
-    pub async fn client(&self) -> Result<kube::Client, AccessError> {
-        match self {
-            Access::Kubeconfig(c) => Ok(c.clone()),
-            #[cfg(feature = "aws")]
-            Access::Eks(clients) => clients.client(SystemTime::now()).await,
+    /// The clusters of `kubeconfig`: a context per cluster, named after it (kube-sim's), or
+    /// named by the cluster's ARN, as `aws eks update-kubeconfig` writes it.
+    pub fn kubeconfig(kubeconfig: kube::config::Kubeconfig) -> Clusters {
+        Clusters::with(Reach::Kubeconfig(kubeconfig))
+    }
+
+    /// The EKS clusters of `settings`.
+    #[cfg(feature = "aws")]
+    pub fn eks(settings: EksSettings) -> Clusters {
+        Clusters::with(Reach::Eks(settings))
+    }
+
+    fn with(reach: Reach) -> Clusters {
+        Clusters {
+            reach,
+            cached: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The clusters configured, by name.
+    pub fn names(&self) -> Vec<String> {
+        match &self.reach {
+            Reach::Kubeconfig(k) => k
+                .contexts
+                .iter()
+                .map(|c| cluster_of_context(&c.name).to_owned())
+                .collect(),
+            #[cfg(feature = "aws")]
+            Reach::Eks(s) => s.regions.keys().cloned().collect(),
+        }
+    }
+
+    /// A client for `cluster`, good for this invocation; an unconfigured cluster is refused
+    /// before anything is called.
+    pub async fn client(&self, cluster: &str) -> Result<kube::Client, AccessError> {
+        match self.cached(cluster).await? {
+            Cached::Kubeconfig(client) => Ok(client),
+            #[cfg(feature = "aws")]
+            Cached::Eks(clients) => clients.client(SystemTime::now()).await,
+        }
+    }
+
+    /// What DescribeCluster says of `cluster` (once per container).
+    #[cfg(feature = "aws")]
+    pub async fn endpoint(&self, cluster: &str) -> Result<ClusterEndpoint, AccessError> {
+        match self.cached(cluster).await? {
+            Cached::Eks(clients) => Ok(clients.cluster().clone()),
+            Cached::Kubeconfig(_) => Err(AccessError::Config(format!(
+                "cluster {cluster:?} is reached through a kubeconfig, not EKS"
+            ))),
+        }
+    }
+
+    /// The cluster's connection, made on first use and kept for the container's life.
+    async fn cached(&self, cluster: &str) -> Result<Cached, AccessError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(entry) = cached.get(cluster) {
+            return Ok(entry.clone());
+        }
+        let made = self.connect(cluster).await?;
+        cached.insert(cluster.to_owned(), made.clone());
+        Ok(made)
+    }
+
+    async fn connect(&self, cluster: &str) -> Result<Cached, AccessError> {
+        let unknown = || AccessError::UnknownCluster {
+            cluster: cluster.to_owned(),
+            known: self.names(),
+        };
+        match &self.reach {
+            Reach::Kubeconfig(kubeconfig) => {
+                let context = kubeconfig
+                    .contexts
+                    .iter()
+                    .find(|c| cluster_of_context(&c.name) == cluster)
+                    .ok_or_else(unknown)?;
+                let options = kube::config::KubeConfigOptions {
+                    context: Some(context.name.clone()),
+                    ..Default::default()
+                };
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options)
+                    .await
+                    .map_err(|e| AccessError::Kubeconfig(e.to_string()))?;
+                Ok(Cached::Kubeconfig(client_of(config)?))
+            }
+            #[cfg(feature = "aws")]
+            Reach::Eks(settings) => {
+                let region = settings.regions.get(cluster).ok_or_else(unknown)?;
+                let eks = aws::eks_client(
+                    region,
+                    settings.credentials.credentials()?,
+                    settings.endpoint.as_deref(),
+                );
+                let endpoint = aws::describe_cluster(&eks, cluster, region).await?;
+                Ok(Cached::Eks(Arc::new(EksClients::new(
+                    endpoint,
+                    settings.credentials.clone(),
+                ))))
+            }
+        }
+    }
+}
+
+/// The cluster a kubeconfig context is for: its name, or the name in an EKS cluster ARN.
+fn cluster_of_context(context: &str) -> &str {
+    match context.strip_prefix("arn:") {
+        Some(arn) if arn.contains(":eks:") => {
+            arn.rsplit_once(":cluster/").map_or(context, |(_, n)| n)
+        }
+        _ => context,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contexts_are_named_after_their_cluster_or_its_arn() {
+        assert_eq!(cluster_of_context("selfheal-dev"), "selfheal-dev");
+        assert_eq!(
+            cluster_of_context("arn:aws:eks:eu-west-1:123456789012:cluster/prod-eu"),
+            "prod-eu"
+        );
+        // Another service's ARN is a context name like any other.
+        let iam = "arn:aws:iam::123456789012:role/cluster/x";
+        assert_eq!(cluster_of_context(iam), iam);
+    }
 
     #[test]
     fn ca_bundles_decode_to_der_certificates() {

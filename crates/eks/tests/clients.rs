@@ -19,7 +19,7 @@ use selfheal_eks::{AccessError, ClusterEndpoint, CredentialSource, EksClients};
 struct Counting(Arc<AtomicUsize>);
 
 impl CredentialSource for Counting {
-    async fn credentials(&self) -> Result<Credentials, AccessError> {
+    fn credentials(&self) -> Result<Credentials, AccessError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(Credentials::new(
             "AKIDEXAMPLE",
@@ -74,7 +74,7 @@ fn cluster(endpoint: &str) -> ClusterEndpoint {
 async fn the_token_is_sent_reused_while_fresh_and_renewed_after_fourteen_minutes() {
     let (url, seen) = recording_server();
     let calls = Arc::new(AtomicUsize::new(0));
-    let clients = EksClients::new(cluster(&url), Counting(calls.clone()));
+    let clients = EksClients::new(cluster(&url), Arc::new(Counting(calls.clone())));
     let t0 = SystemTime::now();
     let client = clients.client(t0).await.unwrap();
     Api::<Namespace>::all(client)
@@ -104,22 +104,17 @@ async fn the_token_is_sent_reused_while_fresh_and_renewed_after_fourteen_minutes
 #[cfg(feature = "aws")]
 mod moto {
     use super::*;
-    #[tokio::test]
-    async fn describe_cluster_gives_the_endpoint_and_ca() {
-        let moto = selfheal_testkit::moto().await;
-        let url = moto.url.clone();
-        let creds = Credentials::new("testing", "testing", None, None, "test");
-        let eks = {
-            let config = aws_sdk_eks::Config::builder()
-                .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
-                .region(aws_sdk_eks::config::Region::new("eu-west-1"))
-                .credentials_provider(creds)
-                .endpoint_url(&url)
-                .build();
-            aws_sdk_eks::Client::from_conf(config)
-        };
+    use selfheal_core::{Classified, ErrorClass};
+    use selfheal_eks::cluster::aws::{describe_cluster, eks_client};
+    use selfheal_eks::{Clusters, EksSettings};
+
+    fn testing() -> Credentials {
+        Credentials::new("testing", "testing", None, None, "test")
+    }
+
+    async fn create(eks: &aws_sdk_eks::Client, name: &str) {
         eks.create_cluster()
-            .name("prod-eu")
+            .name(name)
             .role_arn("arn:aws:iam::123456789012:role/eks")
             .resources_vpc_config(
                 aws_sdk_eks::types::VpcConfigRequest::builder()
@@ -129,14 +124,102 @@ mod moto {
             .send()
             .await
             .unwrap();
-        let c = selfheal_eks::cluster::aws::describe_cluster(&eks, "prod-eu", "eu-west-1")
+    }
+
+    #[tokio::test]
+    async fn describe_cluster_gives_the_endpoint_and_ca() {
+        let moto = selfheal_testkit::moto().await;
+        let eks = eks_client("eu-west-1", testing(), Some(&moto.url));
+        create(&eks, "prod-eu").await;
+        let c = describe_cluster(&eks, "prod-eu", "eu-west-1")
             .await
             .unwrap();
         assert!(c.endpoint.starts_with("https://"), "{}", c.endpoint);
         assert!(!c.certificate_authority.is_empty());
-        let missing = selfheal_eks::cluster::aws::describe_cluster(&eks, "nope", "eu-west-1")
+        let missing = describe_cluster(&eks, "nope", "eu-west-1")
             .await
             .unwrap_err();
         assert!(missing.to_string().contains("nope"), "{missing}");
+    }
+
+    /// Counts the credentials asked for: each DescribeCluster and token takes one.
+    struct Testing(Arc<AtomicUsize>);
+
+    impl CredentialSource for Testing {
+        fn credentials(&self) -> Result<Credentials, AccessError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(testing())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_cluster_is_described_in_its_own_region_and_only_configured_ones() {
+        // Two clusters of the same name in two regions: only the configured region's counts.
+        let moto = selfheal_testkit::moto().await;
+        create(
+            &eks_client("eu-west-1", testing(), Some(&moto.url)),
+            "prod-eu",
+        )
+        .await;
+        create(
+            &eks_client("us-east-1", testing(), Some(&moto.url)),
+            "prod-us",
+        )
+        .await;
+        create(
+            &eks_client("eu-west-1", testing(), Some(&moto.url)),
+            "prod-us",
+        )
+        .await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let clusters = Clusters::eks(EksSettings {
+            regions: [("prod-eu", "eu-west-1"), ("prod-us", "us-east-1")]
+                .map(|(c, r)| (c.to_owned(), r.to_owned()))
+                .into(),
+            credentials: Arc::new(Testing(calls.clone())),
+            endpoint: Some(moto.url.clone()),
+        });
+        assert_eq!(clusters.names(), ["prod-eu", "prod-us"]);
+        let eu = clusters.endpoint("prod-eu").await.unwrap();
+        let us = clusters.endpoint("prod-us").await.unwrap();
+        assert_eq!(
+            (eu.region.as_str(), us.region.as_str()),
+            ("eu-west-1", "us-east-1")
+        );
+        // moto's endpoints name the region the cluster was created in.
+        assert!(
+            eu.endpoint.contains(".eu-west-1.eks.amazonaws.com"),
+            "{}",
+            eu.endpoint
+        );
+        assert!(
+            us.endpoint.contains(".us-east-1.eks.amazonaws.com"),
+            "{}",
+            us.endpoint
+        );
+        // Described once per container.
+        let asked = calls.load(Ordering::SeqCst);
+        assert_eq!(clusters.endpoint("prod-eu").await.unwrap(), eu);
+        assert_eq!(calls.load(Ordering::SeqCst), asked);
+        // A cluster that is not configured is refused before any call, and not retried.
+        let Err(err) = clusters.client("prod-ap").await else {
+            panic!("a client for a cluster that is not configured");
+        };
+        assert!(
+            matches!(err, AccessError::UnknownCluster { ref cluster, ref known } if cluster == "prod-ap" && known.len() == 2),
+            "{err}"
+        );
+        assert_eq!(err.class(), ErrorClass::NonRetryable);
+        assert_eq!(calls.load(Ordering::SeqCst), asked);
+        // One that is configured but does not exist is an error worth retrying.
+        let clusters = Clusters::eks(EksSettings {
+            regions: [("gone".to_owned(), "eu-west-1".to_owned())].into(),
+            credentials: Arc::new(Testing(calls.clone())),
+            endpoint: Some(moto.url.clone()),
+        });
+        let Err(err) = clusters.client("gone").await else {
+            panic!("a client for a cluster EKS does not have");
+        };
+        assert_eq!(err.class(), ErrorClass::Retryable, "{err}");
     }
 }

@@ -75,10 +75,20 @@ pub struct Cluster {
 /// chaos/clusters/three-tier.yaml at sim time `start`, served at `speed` (0: the test advances
 /// time with `Sim::advance`), with `shop` as the client's default namespace.
 pub async fn three_tier(start: DateTime<Utc>, speed: f64) -> Cluster {
+    serve(&three_tier_scenario(), start, speed).await
+}
+
+/// chaos/clusters/three-tier.yaml, to change before serving it.
+pub fn three_tier_scenario() -> Scenario {
     let text = std::fs::read_to_string(repo("chaos/clusters/three-tier.yaml"))
         .expect("chaos/clusters/three-tier.yaml");
-    let scenario = Scenario::from_yaml(&text).expect("the three-tier scenario");
-    let sim = Sim::new(&scenario, start).expect("the three-tier cluster");
+    Scenario::from_yaml(&text).expect("the three-tier scenario")
+}
+
+/// `scenario` at sim time `start`, served at `speed`, with `shop` as the client's default
+/// namespace.
+pub async fn serve(scenario: &Scenario, start: DateTime<Utc>, speed: f64) -> Cluster {
+    let sim = Sim::new(scenario, start).expect("the cluster");
     let url = sim.spawn(speed).await.expect("kube-sim serves");
     let mut config = kube::Config::new(url.parse().expect("a URL"));
     config.default_namespace = "shop".into();

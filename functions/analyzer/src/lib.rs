@@ -56,6 +56,18 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The cluster the incident is in, whose evidence the analysis reads.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Request::Opened { incident } | Request::Analyze { incident, .. } => {
+                Some(&incident.target.cluster)
+            }
+            Request::Notify { state, .. } => state.pointer("/incident/target/cluster")?.as_str(),
+        }
+    }
+}
+
 /// What `opened` answers: the thread and the cause as found before the runbook changed
 /// anything (a restart removes the crashed pods the evidence would show).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! The analyzer Lambda. Configuration (environment):
-//! - the cluster: as remediate (EKS_CLUSTER_NAME, or KUBECONFIG);
+//! - the clusters: as remediate (EKS_CLUSTERS, or KUBECONFIG's contexts), the one the incident names;
 //! - PROMETHEUS_URL and LOKI_URL, optional;
 //! - Slack: SLACK_BOT_TOKEN_SECRET_ID with SLACK_CHANNEL, or SLACK_WEBHOOK_SECRET_ID; none: no messages;
 //! - the LLM: LLM_PROVIDER (anthropic, openai, bedrock; unset: the rules alone), LLM_MODEL,
@@ -22,7 +22,7 @@ use selfheal_aws::secrets::SecretSource;
 use selfheal_aws::secretsmanager::ManagedSecret;
 use selfheal_core::ErrorClass;
 use selfheal_core::redact::Options;
-use selfheal_eks::Access;
+use selfheal_eks::Clusters;
 use selfheal_lambda::env;
 use selfheal_slack::Slack;
 
@@ -63,14 +63,20 @@ async fn main() -> Result<(), Error> {
         ips: env::optional("REDACT_IPS").is_none_or(|v| v != "false"),
     };
     let analyzer = Analyzer::new(Analyst::new(llm, budget), slack, redaction);
-    let access = Access::from_env().await?;
+    let clusters = Clusters::from_env()?;
     let (prometheus, loki) = (env::optional("PROMETHEUS_URL"), env::optional("LOKI_URL"));
     lambda_runtime::run(service_fn(|event: LambdaEvent<Request>| {
-        let (analyzer, access) = (&analyzer, &access);
+        let (analyzer, clusters) = (&analyzer, &clusters);
         let (prometheus, loki) = (prometheus.clone(), loki.clone());
         async move {
             // Without the cluster the analysis still runs, on the alert alone.
-            let gatherer = match access.client().await {
+            let client = match event.payload.cluster() {
+                Some(cluster) => clusters.client(cluster).await,
+                None => Err(selfheal_eks::AccessError::Config(
+                    "the request names no cluster".into(),
+                )),
+            };
+            let gatherer = match client {
                 Ok(client) => Some(Gatherer::new(client, prometheus, loki)),
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster unreachable; analysing without evidence");

@@ -33,7 +33,6 @@ pub struct Remediator {
     catalog: Arc<Catalog>,
     drain_retry: Duration,
     clock: Clock,
-    cluster: Option<String>,
     metrics: Arc<dyn Sink>,
 }
 
@@ -50,7 +49,6 @@ impl Remediator {
             catalog,
             drain_retry: Duration::from_secs(5),
             clock: Arc::new(Utc::now),
-            cluster: None,
             metrics: Arc::new(Discard),
         }
     }
@@ -58,13 +56,6 @@ impl Remediator {
     /// Counts each step (action and result) in `metrics`.
     pub fn with_metrics(mut self, metrics: Arc<dyn Sink>) -> Self {
         self.metrics = metrics;
-        self
-    }
-
-    /// Acts only on incidents for `cluster` (the EKS cluster its client reaches): an incident
-    /// for another cluster is refused, never run with this cluster's access.
-    pub fn with_cluster(mut self, cluster: Option<String>) -> Self {
-        self.cluster = cluster;
         self
     }
 
@@ -116,14 +107,6 @@ impl Remediator {
             return Err(RemediateError::Refused(format!(
                 "the incident's copy of runbook {} differs from the catalog's",
                 runbook.id
-            )));
-        }
-        if let Some(mine) = &self.cluster
-            && *mine != incident.target.cluster
-        {
-            return Err(RemediateError::Refused(format!(
-                "the incident is for cluster {}; this function acts on {mine}",
-                incident.target.cluster
             )));
         }
         let step = runbook.steps.get(request.step).ok_or_else(|| {

@@ -12,11 +12,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Node, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Client;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::config::Kubeconfig;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::remediation::{RemediateRequest, RemediateRequestSchema};
 use selfheal_core::{
     Classified, Disposition, ErrorClass, GuardrailState, Incident, Mode, Policy, assess,
 };
+use selfheal_eks::{AccessError, Clusters};
 use selfheal_kube_sim::{FaultKind, FaultTarget, Sim};
 use selfheal_remediate::{RemediateError, Remediator};
 use selfheal_testkit::repo;
@@ -46,6 +48,11 @@ fn remediator_trusting(client: &Client, runbook: &selfheal_core::Runbook) -> Rem
 
 /// The incident the ingest would open for an alert with these labels.
 fn incident(labels: serde_json::Value) -> Incident {
+    incident_under(&Policy::default(), labels)
+}
+
+/// The incident the ingest would open under `policy`.
+fn incident_under(policy: &Policy, labels: serde_json::Value) -> Incident {
     let body = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": labels,
         "startsAt": Utc::now().to_rfc3339(), "fingerprint": "0123456789abcdef"}]});
     let alert = parse_webhook(
@@ -57,11 +64,10 @@ fn incident(labels: serde_json::Value) -> Incident {
     .alerts
     .remove(0);
     let catalog = selfheal_core::embedded::catalog().unwrap();
-    let policy = Policy::default();
     match assess(
         &alert,
         &catalog,
-        &policy,
+        policy,
         |_| GuardrailState::default(),
         Utc::now(),
     )
@@ -653,19 +659,90 @@ async fn guardrails_hold_at_remediation_time_too() {
         .await
         .unwrap_err();
     assert!(matches!(err, RemediateError::Refused(_)), "{err}");
-    // An incident for another cluster is refused by the function that reaches this one.
-    let inc = incident(
-        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend"}),
+    // An incident for a cluster the function's policy does not name is refused, whatever
+    // policy opened it.
+    let wider = Policy {
+        clusters: vec!["selfheal-dev".into(), "prod-eu".into()],
+        ..Policy::default()
+    };
+    let inc = incident_under(
+        &wider,
+        json!({"alertname": "ServiceCPUSaturated", "severity": "warning", "namespace": "shop", "deployment": "frontend", "cluster": "prod-eu"}),
     );
     let err = remediator(&client)
-        .with_cluster(Some("prod-eu".into()))
         .run(&request(&inc, 0))
         .await
         .unwrap_err();
     assert!(
-        matches!(err, RemediateError::Refused(ref m) if m.contains("this function acts on prod-eu")),
+        matches!(err, RemediateError::Refused(ref m) if m.contains("cluster prod-eu is not one selfheal remediates")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn each_incident_acts_on_the_cluster_its_alert_names_and_no_other() {
+    // Two clusters behind one kubeconfig, reached by name as the Lambda's main reaches them.
+    let dev = selfheal_testkit::three_tier(Utc::now(), 0.0).await;
+    let mut scenario = selfheal_testkit::three_tier_scenario();
+    scenario.cluster = "selfheal-prod".into();
+    let prod = selfheal_testkit::serve(&scenario, Utc::now(), 0.0).await;
+    let context = |url: &str, cluster: &str| {
+        Kubeconfig::from_yaml(&selfheal_kube_sim::kubeconfig(url, cluster)).unwrap()
+    };
+    let clusters = Clusters::kubeconfig(
+        context(&dev.url, "selfheal-dev")
+            .merge(context(&prod.url, "selfheal-prod"))
+            .unwrap(),
+    );
+    assert_eq!(clusters.names(), ["selfheal-dev", "selfheal-prod"]);
+    let policy = Policy {
+        clusters: clusters.names(),
+        ..Policy::default()
+    };
+    crashloop(&dev.sim, "backend");
+    crashloop(&prod.sim, "backend");
+    let pod = pods(&prod.client, "backend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let inc = incident_under(
+        &policy,
+        json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": pod, "cluster": "selfheal-prod"}),
+    );
+    let client = clusters.client(&inc.target.cluster).await.unwrap();
+    let catalog = Arc::new(selfheal_core::embedded::catalog().unwrap());
+    let result = Remediator::new(client, policy, catalog)
+        .run(&request(&inc, 0))
+        .await
+        .unwrap();
+    assert!(result.changed, "{result:?}");
+    let restarted = |client: &Client| {
+        let client = client.clone();
+        async move {
+            Api::<Deployment>::namespaced(client, "shop")
+                .get("backend")
+                .await
+                .unwrap()
+                .spec
+                .unwrap()
+                .template
+                .metadata
+                .and_then(|m| m.annotations)
+                .is_some_and(|a| a.contains_key(selfheal_remediate::actions::RESTARTED_AT))
+        }
+    };
+    assert!(restarted(&prod.client).await, "prod's backend restarted");
+    assert!(!restarted(&dev.client).await, "dev's backend untouched");
+    // A cluster that is not configured gets no client: refused, never retried.
+    let Err(err) = clusters.client("selfheal-staging").await else {
+        panic!("a client for a cluster that is not configured");
+    };
+    assert!(
+        matches!(err, AccessError::UnknownCluster { ref cluster, .. } if cluster == "selfheal-staging"),
+        "{err}"
+    );
+    assert_eq!(err.class(), ErrorClass::NonRetryable);
 }
 
 #[tokio::test]

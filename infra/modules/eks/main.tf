@@ -1,7 +1,7 @@
 # The EKS cluster: API authentication only (access entries, no aws-auth ConfigMap), Kubernetes
 # secrets encrypted with the customer key, every control plane log type, a managed node group
-# in the private subnets, and the access entries that map the functions' roles to the
-# Kubernetes groups k8s/'s RBAC binds. Nothing gets cluster-admin.
+# in the private subnets. The functions' access entries are modules/access's, one per cluster
+# selfheal remediates. Nothing gets cluster-admin.
 
 data "aws_partition" "current" {}
 
@@ -102,37 +102,4 @@ resource "aws_eks_node_group" "this" {
   }
 
   depends_on = [aws_iam_role_policy_attachment.node]
-}
-
-# The remediate function: the Kubernetes group k8s/base/remediator/rbac.yaml binds (namespaced
-# Roles for the runbooks, a ClusterRole for nodes and eviction); no access policy, so RBAC alone
-# decides what it may do.
-resource "aws_eks_access_entry" "remediator" {
-  for_each          = toset(var.remediator_role_arns)
-  cluster_name      = aws_eks_cluster.this.name
-  principal_arn     = each.key
-  kubernetes_groups = [var.remediator_group]
-  type              = "STANDARD"
-}
-
-# The health check and the analyzer: the reader group (pods, logs, events, deployments,
-# replicasets, nodes), plus EKS's view policy limited to the allowed namespaces.
-resource "aws_eks_access_entry" "reader" {
-  for_each          = toset(var.reader_role_arns)
-  cluster_name      = aws_eks_cluster.this.name
-  principal_arn     = each.key
-  kubernetes_groups = [var.reader_group]
-  type              = "STANDARD"
-}
-
-resource "aws_eks_access_policy_association" "reader" {
-  for_each      = toset(var.reader_role_arns)
-  cluster_name  = aws_eks_cluster.this.name
-  principal_arn = each.key
-  policy_arn    = "arn:${data.aws_partition.current.partition}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
-  access_scope {
-    type       = "namespace"
-    namespaces = var.allowed_namespaces
-  }
-  depends_on = [aws_eks_access_entry.reader]
 }

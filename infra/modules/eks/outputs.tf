@@ -1,5 +1,5 @@
 output "name" {
-  description = "The cluster's name (EKS_CLUSTER_NAME)."
+  description = "The cluster's name (one of EKS_CLUSTERS)."
   value       = aws_eks_cluster.this.name
 }
 

@@ -54,32 +54,3 @@ variable "log_retention_days" {
   type        = number
   default     = 90
 }
-
-variable "remediator_role_arns" {
-  description = "IAM roles of the functions that change the cluster (remediate): mapped to remediator_group, which k8s/'s RBAC binds."
-  type        = list(string)
-}
-
-variable "reader_role_arns" {
-  description = "IAM roles of the functions that only read the cluster (health-check, analyzer): mapped to reader_group."
-  type        = list(string)
-}
-
-variable "remediator_group" {
-  description = "Kubernetes group of the remediator roles; the same name as k8s/overlays/ENV/settings.yaml's remediatorGroup."
-  type        = string
-}
-
-variable "reader_group" {
-  description = "Kubernetes group of the reader roles; the same name as k8s/overlays/ENV/settings.yaml's readerGroup."
-  type        = string
-}
-
-variable "allowed_namespaces" {
-  description = "Namespaces selfheal may act in: the readers' view access policy is scoped to them."
-  type        = list(string)
-  validation {
-    condition     = length(var.allowed_namespaces) > 0 && !contains(var.allowed_namespaces, "kube-system")
-    error_message = "allowed_namespaces must name at least one namespace, never kube-system."
-  }
-}

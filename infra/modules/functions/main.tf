@@ -10,7 +10,10 @@ data "aws_partition" "current" {}
 locals {
   partition  = data.aws_partition.current.partition
   table_arns = [var.table.arn, "${var.table.arn}/index/*"]
-  secrets    = var.secret_arns
+  # The cluster-reaching functions' view of the clusters: name -> region, and the ARNs.
+  eks_clusters = jsonencode({ for name, c in var.clusters : name => c.region })
+  cluster_arns = [for c in values(var.clusters) : c.arn]
+  secrets      = var.secret_arns
   slack_env = var.slack.mode == "bot" ? {
     SLACK_BOT_TOKEN_SECRET_ID = local.secrets["slack-bot-token"]
     SLACK_CHANNEL             = var.slack.channel
@@ -89,11 +92,11 @@ locals {
       memory      = 256
       concurrency = var.remediate_concurrency
       environment = {
-        EKS_CLUSTER_NAME = var.cluster.name
-        SELFHEAL_POLICY  = var.policy_json
+        EKS_CLUSTERS    = local.eks_clusters
+        SELFHEAL_POLICY = var.policy_json
       }
       statements = [
-        { actions = ["eks:DescribeCluster"], resources = [var.cluster.arn] },
+        { actions = ["eks:DescribeCluster"], resources = local.cluster_arns },
       ]
     }
     health-check = {
@@ -102,11 +105,11 @@ locals {
       memory      = 256
       concurrency = 10
       environment = {
-        EKS_CLUSTER_NAME = var.cluster.name
-        PROMETHEUS_URL   = var.prometheus_url
+        EKS_CLUSTERS   = local.eks_clusters
+        PROMETHEUS_URL = var.prometheus_url
       }
       statements = [
-        { actions = ["eks:DescribeCluster"], resources = [var.cluster.arn] },
+        { actions = ["eks:DescribeCluster"], resources = local.cluster_arns },
       ]
     }
     analyzer = {
@@ -115,14 +118,14 @@ locals {
       memory      = 512
       concurrency = 5
       environment = merge(local.slack_env, local.llm_env, {
-        EKS_CLUSTER_NAME = var.cluster.name
-        PROMETHEUS_URL   = var.prometheus_url
-        LOKI_URL         = var.loki_url
-        REDACT_IPS       = tostring(var.redact_ips)
+        EKS_CLUSTERS   = local.eks_clusters
+        PROMETHEUS_URL = var.prometheus_url
+        LOKI_URL       = var.loki_url
+        REDACT_IPS     = tostring(var.redact_ips)
       })
       statements = concat(
         [
-          { actions = ["eks:DescribeCluster"], resources = [var.cluster.arn] },
+          { actions = ["eks:DescribeCluster"], resources = local.cluster_arns },
           { actions = ["secretsmanager:GetSecretValue"], resources = compact([local.secrets["slack-bot-token"], contains(["anthropic", "openai"], var.llm.provider) ? local.secrets["llm-api-key"] : ""]) },
           { actions = ["kms:Decrypt"], resources = [var.kms_key_arn] },
         ],

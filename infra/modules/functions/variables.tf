@@ -43,9 +43,9 @@ variable "state_machine_arn" {
   type        = string
 }
 
-variable "cluster" {
-  description = "The EKS cluster the functions act on: name and ARN."
-  type        = object({ name = string, arn = string })
+variable "clusters" {
+  description = "The EKS clusters the functions act on, by name: region and ARN (EKS_CLUSTERS; eks:DescribeCluster on each)."
+  type        = map(object({ region = string, arn = string }))
 }
 
 variable "amp_topic_arn" {

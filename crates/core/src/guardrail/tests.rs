@@ -516,3 +516,37 @@ fn a_cluster_selfheal_does_not_remediate_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("not in clusters"), "{err}");
 }
+
+#[test]
+fn each_cluster_has_its_own_namespaces() {
+    // As Terraform renders it from `clusters`: prod-eu's access entries allow `payments` only.
+    let policy = Policy::from_json(
+        r#"{"default_cluster": "selfheal-dev", "clusters": ["selfheal-dev", "prod-eu"],
+            "allowed_namespaces": ["shop"], "cluster_namespaces": {"prod-eu": ["payments"]}}"#,
+    )
+    .unwrap();
+    let decide_in = |cluster: &str, ns: &str| {
+        let mut target = deployment(ns);
+        target.cluster = cluster.into();
+        codes(&decide_with(
+            &target,
+            &restart(),
+            &policy,
+            &GuardrailState::default(),
+        ))
+    };
+    assert!(decide_in("prod-eu", "payments").is_empty());
+    assert_eq!(decide_in("prod-eu", "shop"), ["namespace-not-allowed"]);
+    // A cluster without its own list keeps allowed_namespaces.
+    assert!(decide_in("selfheal-dev", "shop").is_empty());
+    assert_eq!(
+        decide_in("selfheal-dev", "payments"),
+        ["namespace-not-allowed"]
+    );
+    // Namespaces for a cluster that is not remediated are a mistake in the policy.
+    let err = Policy::from_json(
+        r#"{"clusters": ["selfheal-dev"], "cluster_namespaces": {"prod-us": ["shop"]}}"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("\"prod-us\""), "{err}");
+}

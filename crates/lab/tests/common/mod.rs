@@ -15,10 +15,10 @@ use selfheal_aws::dynamodb::DynamoStore;
 use selfheal_aws::s3::S3Archive;
 use selfheal_core::alert::{Door, Limits, parse_webhook};
 use selfheal_core::{Disposition, GuardrailState, Incident, Policy, assess};
-use selfheal_kube_sim::{FaultKind, FaultTarget, Scenario};
+use selfheal_kube_sim::{FaultKind, FaultTarget};
 use selfheal_lab::{Lab, definition};
 use selfheal_states::{Definition, Execution, Executor, InProcess, InvokeError};
-use selfheal_testkit::{Server, repo};
+use selfheal_testkit::Server;
 use serde_json::{Value, json};
 
 pub const BUCKET: &str = "selfheal-records";
@@ -50,11 +50,10 @@ pub async fn env() -> Env {
     .send()
     .await
     .unwrap();
-    let text = std::fs::read_to_string(repo("chaos/clusters/three-tier.yaml")).unwrap();
     let start = DateTime::parse_from_rfc3339("2026-11-25T21:00:00Z")
         .unwrap()
         .to_utc();
-    let lab = Lab::start(&Scenario::from_yaml(&text).unwrap(), start)
+    let lab = Lab::start(&selfheal_testkit::three_tier_scenario(), start)
         .await
         .unwrap();
     // The alert's symptom: the frontend's pods crash until they are restarted. Twenty seconds
