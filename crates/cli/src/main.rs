@@ -12,6 +12,7 @@ mod chaos;
 mod evidence;
 mod gateway;
 mod lab;
+mod report;
 mod sim;
 mod slack;
 mod states;
@@ -66,6 +67,9 @@ enum Command {
     Analyze(analyze::Args),
     /// Gather the analyzer's evidence for a target from the cluster (KUBECONFIG), redacted, as JSON.
     Evidence(evidence::Args),
+    /// Incident reports (one HTML page each) and postmortem drafts (Markdown) with an index page,
+    /// from a running lab or from an incident's S3 record and execution history.
+    Report(report::Args),
     /// Show the lab's Slack messages (a JSON-lines file) as terminal text.
     Slack {
         /// The file `selfheal lab --slack-file` writes.
@@ -352,6 +356,7 @@ fn main() -> ExitCode {
         Command::Redact { keep_ips } => redact(keep_ips),
         Command::Analyze(args) => analyze::run(args),
         Command::Evidence(args) => evidence::run(args),
+        Command::Report(args) => report::run(args),
         Command::Slack { file, follow } => slack::show(&file, follow),
         Command::Approve {
             incident,

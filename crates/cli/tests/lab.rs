@@ -149,6 +149,34 @@ async fn an_alert_waits_for_approval_and_a_rejection_escalates_it() {
         .await
         .unwrap();
     assert_ne!(node["spec"]["unschedulable"], true);
+
+    // Its report and postmortem draft, from the lab's record, history and Slack messages.
+    let out_dir = dir.path().join("reports");
+    let out = Command::new(env!("CARGO_BIN_EXE_selfheal"))
+        .args(["report", "--all", "--lab", &lab_url, "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(out_dir.join(format!("{id}.html"))).unwrap();
+    assert!(page.contains("<span class=\"badge escalated\">escalated</span>"));
+    // The execution's states as bars, the approval wait among them; the request with its
+    // buttons as Slack shows it; the audit trail's rejection.
+    assert!(page.matches("<rect ").count() >= 3, "{page}");
+    assert!(page.contains("><title>RequestApproval "), "{page}");
+    assert!(
+        page.contains("<span class=\"btn primary\">Approve</span>"),
+        "{page}"
+    );
+    assert!(page.contains("rejected by cli:ana"), "{page}");
+    let draft = std::fs::read_to_string(out_dir.join(format!("{id}.md"))).unwrap();
+    assert!(draft.contains("selfheal escalated to a human"), "{draft}");
+    let index = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(index.contains(&format!("href=\"{id}.html\"")), "{index}");
 }
 
 /// `selfheal evidence` reads kube-sim through the kubeconfig it wrote; the saved bundle replays

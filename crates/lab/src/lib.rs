@@ -51,6 +51,7 @@ pub fn definition() -> Result<String, selfheal_states::templatefile::TemplateFil
 }
 
 pub mod chaos;
+mod console;
 pub mod serve;
 
 /// The cluster and the clock the executor and the handlers share.

@@ -2,9 +2,11 @@
 //! `POST /alerts` (the ingest behind the local API Gateway); each incident it starts runs the
 //! real definition on the executor against kube-sim with the real handlers; approval requests go
 //! to a Slack file; `POST /approvals/{incident}` decides (what `selfheal approve` calls); `GET
-//! /incidents/{incident}` shows the audit. Everything is kept in memory.
+//! /incidents/{incident}` shows the audit, and `GET /incidents/{incident}/report` what a report
+//! is made of (the audit's record, the execution history, the Slack messages; `selfheal
+//! report`). Everything is kept in memory.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 use selfheal_approval::slack::Click;
 use selfheal_approval::{ApprovalTask, Approver};
 use selfheal_audit::Auditor;
-use selfheal_aws::audit::{AuditLog, Closing};
+use selfheal_aws::audit::{AuditLog, Closing, record_key};
 use selfheal_aws::memory::{MemoryArchive, MemoryStore, StaticSecret};
 use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
 use selfheal_aws::store::IncidentStore;
@@ -26,7 +28,7 @@ use selfheal_core::{
 use selfheal_ingest::{Ingest, gateway};
 use selfheal_kube_sim::Scenario;
 use selfheal_slack::Slack;
-use selfheal_states::{Definition, Executor, InProcess};
+use selfheal_states::{Definition, Execution, Executor, InProcess};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{error, info};
@@ -51,11 +53,15 @@ pub struct Options {
     pub prometheus: Option<String>,
 }
 
-/// Starts executions on the lab's executor, each in its own task.
+/// Executions that ended, by incident: their history is what GetExecutionHistory returns.
+pub(crate) type Ended = Arc<Mutex<HashMap<IncidentId, Execution>>>;
+
+/// Starts executions on the lab's executor, each in its own task, and keeps each when it ends.
 struct LabStarter {
     executor: Arc<Executor>,
     definition: Arc<Definition>,
     started: Mutex<HashSet<IncidentId>>,
+    ended: Ended,
 }
 
 impl ExecutionStarter for LabStarter {
@@ -73,16 +79,21 @@ impl ExecutionStarter for LabStarter {
             return Ok(Started::AlreadyExists { arn });
         }
         let input = serde_json::to_value(incident).map_err(StartError::new)?;
-        let (executor, definition, id) = (
+        let (executor, definition, id, ended) = (
             self.executor.clone(),
             self.definition.clone(),
             incident.id.clone(),
+            self.ended.clone(),
         );
         tokio::spawn(async move {
             let e = executor
                 .execute(&definition, "selfheal-remediation", id.as_str(), input)
                 .await;
-            info!(incident_id = %id, status = ?e.status, error = ?e.error.map(|e| e.error), "execution ended");
+            info!(incident_id = %id, status = ?e.status, error = ?e.error.as_ref().map(|e| &e.error), "execution ended");
+            ended
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, e);
         });
         Ok(Started::New { arn })
     }
@@ -112,10 +123,29 @@ pub struct IncidentSummary {
 }
 
 #[derive(Clone)]
-struct AppState {
-    store: Arc<MemoryStore>,
-    executor: Arc<Executor>,
+pub(crate) struct AppState {
+    pub(crate) store: Arc<MemoryStore>,
+    archive: Arc<MemoryArchive>,
+    pub(crate) ended: Ended,
+    slack_file: PathBuf,
+    pub(crate) executor: Arc<Executor>,
+    /// The rendered definition, for the console's graph.
+    pub(crate) definition: Arc<Value>,
     metrics: Arc<Registry>,
+}
+
+impl AppState {
+    /// An execution's history: the finished one's, or the running one's so far (the close is
+    /// recorded a step before the execution ends).
+    pub(crate) fn history(&self, id: &IncidentId) -> Option<Vec<selfheal_states::HistoryEvent>> {
+        let ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|e| e.history.clone());
+        ended.or_else(|| self.executor.history(id.as_str()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -136,13 +166,11 @@ pub async fn serve(
 ) -> Result<(), LabStartError> {
     let lab = Lab::start_realtime(&options.scenario, sim_listener).await?;
     let store = Arc::new(MemoryStore::new());
+    let archive = Arc::new(MemoryArchive::default());
+    let ended = Ended::default();
     let auditor = Arc::new(
-        Auditor::new(
-            store.clone(),
-            MemoryArchive::default(),
-            options.policy.clone(),
-        )
-        .with_metrics(lab.metrics.clone()),
+        Auditor::new(store.clone(), archive.clone(), options.policy.clone())
+            .with_metrics(lab.metrics.clone()),
     );
     // The approval handler completes the executor's tokens; the executor invokes the handler.
     let approver: Arc<OnceLock<Arc<LabApprover>>> = Arc::default();
@@ -189,19 +217,18 @@ pub async fn serve(
         )
         .with_metrics(lab.metrics.clone()),
     ));
-    let definition = Arc::new(
-        definition()
-            .map_err(|e| LabStartError::Definition(e.to_string()))
-            .and_then(|d| {
-                Definition::parse(&d).map_err(|e| LabStartError::Definition(e.to_string()))
-            })?,
-    );
+    let text = definition().map_err(|e| LabStartError::Definition(e.to_string()))?;
+    let definition_json: Value =
+        serde_json::from_str(&text).map_err(|e| LabStartError::Definition(e.to_string()))?;
+    let definition =
+        Arc::new(Definition::parse(&text).map_err(|e| LabStartError::Definition(e.to_string()))?);
     let ingest = Ingest::new(
         store.clone(),
         LabStarter {
             executor: executor.clone(),
             definition,
             started: Mutex::default(),
+            ended: ended.clone(),
         },
         StaticSecret(options.token.clone()),
         options.catalog,
@@ -215,10 +242,22 @@ pub async fn serve(
                 .route("/approvals/{incident}", post(approve))
                 .route("/incidents", get(incidents))
                 .route("/incidents/{incident}", get(incident))
+                .route("/incidents/{incident}/report", get(report))
+                .route("/incidents/{incident}/report.html", get(report_page))
+                .route("/", get(crate::console::executions))
+                .route("/executions/{incident}", get(crate::console::execution))
+                .route(
+                    "/executions/{incident}/decision",
+                    post(crate::console::decide),
+                )
                 .route("/kill-switch", get(kill_switch).put(set_kill_switch))
                 .with_state(AppState {
                     store,
+                    archive,
+                    ended,
+                    slack_file: options.slack_file.clone(),
                     executor,
+                    definition: Arc::new(definition_json),
                     metrics: lab.metrics.clone(),
                 }),
         )
@@ -251,38 +290,45 @@ async fn approve(
     Path(incident): Path<String>,
     Query(decision): Query<Decision>,
 ) -> (StatusCode, Json<Value>) {
-    let Ok(id) = IncidentId::try_from(incident) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "not an incident id"})),
-        );
-    };
-    let token = match state.store.approval_token(&id).await {
-        Ok(Some(token)) => token,
-        _ => {
-            return (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": format!("{id} is not waiting for approval")})),
-            );
-        }
-    };
     let user = format!("cli:{}", decision.by.unwrap_or_else(|| "operator".into()));
+    match complete_approval(&state, &incident, !decision.reject, &user).await {
+        Ok(id) => (
+            StatusCode::OK,
+            Json(json!({"incident": id, "approved": !decision.reject, "decided_by": user})),
+        ),
+        Err((status, message)) => (status, Json(json!({"error": message}))),
+    }
+}
+
+/// Completes `incident`'s waiting approval as `user` decided, as a Slack click does (the
+/// approval's `complete`): what `selfheal approve` and the console's buttons call.
+pub(crate) async fn complete_approval(
+    state: &AppState,
+    incident: &str,
+    approve: bool,
+    user: &str,
+) -> Result<IncidentId, (StatusCode, String)> {
+    let id = IncidentId::try_from(incident.to_owned())
+        .map_err(|_| (StatusCode::BAD_REQUEST, "not an incident id".to_owned()))?;
+    let Ok(Some(token)) = state.store.approval_token(&id).await else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("{id} is not waiting for approval"),
+        ));
+    };
     let click = Click {
-        user: user.clone(),
-        approve: !decision.reject,
+        user: user.to_owned(),
+        approve,
         token,
     };
     let callback = LocalCallback(state.executor.clone());
-    match selfheal_approval::complete(&callback, &click, Utc::now(), state.metrics.as_ref()).await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"incident": id, "approved": click.approve, "decided_by": user})),
-        ),
-        Err(e) => {
+    selfheal_approval::complete(&callback, &click, Utc::now(), state.metrics.as_ref())
+        .await
+        .map_err(|e| {
             error!(error = %e, "approval not delivered");
-            (StatusCode::CONFLICT, Json(json!({"error": e.to_string()})))
-        }
-    }
+            (StatusCode::CONFLICT, e.to_string())
+        })?;
+    Ok(id)
 }
 
 /// Every incident the lab opened, oldest first.
@@ -344,5 +390,79 @@ async fn incident(
     (
         StatusCode::OK,
         Json(json!({"incident": id, "closing": closing, "timeline": timeline})),
+    )
+}
+
+/// What a report is made of: the audit's record (as S3 keeps it), the execution's history (as
+/// GetExecutionHistory returns it) and the Slack messages about the incident. 404 until the
+/// incident is closed.
+async fn report(
+    State(state): State<AppState>,
+    Path(incident): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let (status, material) = report_material(&state, incident).await;
+    (status, Json(material))
+}
+
+/// `GET /incidents/{id}/report.html`: the incident's report page.
+async fn report_page(
+    State(state): State<AppState>,
+    Path(incident): Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (status, material) = report_material(&state, incident).await;
+    if status != StatusCode::OK {
+        return (status, Json(material)).into_response();
+    }
+    let parsed = serde_json::from_value::<selfheal_report::Record>(material["record"].clone())
+        .and_then(|record| {
+            let history: Vec<selfheal_states::HistoryEvent> =
+                serde_json::from_value(material["history"]["events"].clone())?;
+            let messages: Vec<Value> =
+                serde_json::from_value(material["messages"].clone()).unwrap_or_default();
+            Ok(selfheal_report::html(&selfheal_report::Report {
+                record: &record,
+                history: &history,
+                messages: &messages,
+                related: &[],
+            }))
+        });
+    match parsed {
+        Ok(page) => axum::response::Html(page).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The report's material as `GET /incidents/{id}/report` answers it.
+async fn report_material(state: &AppState, incident: String) -> (StatusCode, Value) {
+    let Ok(id) = IncidentId::try_from(incident) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "not an incident id"}),
+        );
+    };
+    let received = state
+        .store
+        .incidents()
+        .into_iter()
+        .find(|(i, _, _)| i.id == id)
+        .map(|(i, _, _)| i.received_at);
+    let Some(record) = received.and_then(|at| state.archive.get(&record_key(&id, at))) else {
+        return (
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("{id} has no record yet: it is not closed")}),
+        );
+    };
+    let events = state.history(&id).unwrap_or_default();
+    // The lab's Slack is a file of JSON lines; the incident's messages name its id.
+    let messages: Vec<Value> = std::fs::read_to_string(&state.slack_file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(id.as_str()))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        StatusCode::OK,
+        json!({"record": record, "history": {"events": events}, "messages": messages}),
     )
 }

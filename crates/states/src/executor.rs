@@ -1,10 +1,11 @@
 //! The interpreter: runs a validated definition with AWS's semantics for input and output
 //! processing, retries, catches, callbacks, Parallel and Map, and records the history.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -68,6 +69,8 @@ pub struct Executor {
     dispatcher: Arc<dyn Dispatcher>,
     clock: Clock,
     tokens: Arc<Tokens>,
+    /// The histories of the executions running now, by name.
+    running: Mutex<HashMap<String, Recorder>>,
     region: String,
     account: String,
 }
@@ -79,6 +82,7 @@ impl Executor {
             dispatcher,
             clock,
             tokens: Arc::new(Tokens::default()),
+            running: Mutex::default(),
             region: "us-east-1".into(),
             account: "123456789012".into(),
         }
@@ -115,6 +119,15 @@ impl Executor {
         self.tokens.pending()
     }
 
+    /// The history so far of the running execution `name` (GetExecutionHistory while it runs).
+    pub fn history(&self, name: &str) -> Option<Vec<HistoryEvent>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .map(Recorder::events)
+    }
+
     /// Runs one execution to its end.
     pub async fn execute(
         &self,
@@ -144,9 +157,14 @@ impl Executor {
             "arn:aws:states:{}:{}:execution:{state_machine}:{name}",
             self.region, self.account
         );
+        let history = Recorder::default();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), history.clone());
         let run = Run {
             exec: self,
-            history: Recorder::default(),
+            history,
             name: name.to_owned(),
             execution: json!({
                 "Id": arn,
@@ -217,6 +235,10 @@ impl Executor {
                 (Status::TimedOut, None, Some(e))
             }
         };
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         Execution {
             name: name.to_owned(),
             arn,

@@ -1,10 +1,11 @@
 //! Execution history in the shape GetExecutionHistory returns and the console timeline shows.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Value, json};
 
 /// One history event.
@@ -19,7 +20,7 @@ pub struct HistoryEvent {
     /// The event that led to this one (0 for the first).
     pub previous_event_id: u64,
     /// The details object and its key, e.g. `stateEnteredEventDetails`.
-    pub details: Option<(&'static str, Value)>,
+    pub details: Option<(Cow<'static, str>, Value)>,
 }
 
 impl HistoryEvent {
@@ -40,6 +41,43 @@ impl Serialize for HistoryEvent {
             m.serialize_entry(key, details)?;
         }
         m.end()
+    }
+}
+
+/// Reads an event as GetExecutionHistory returns it (and [`Serialize`] writes it): the timestamp
+/// in RFC 3339 or in epoch seconds (the AWS API's JSON), and the one `*EventDetails` object.
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut map = serde_json::Map::<String, Value>::deserialize(d)?;
+        let timestamp = match map.remove("timestamp") {
+            Some(Value::String(s)) => DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.to_utc())
+                .map_err(D::Error::custom)?,
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .and_then(|s| DateTime::from_timestamp_millis((s * 1000.0).round() as i64))
+                .ok_or_else(|| D::Error::custom("timestamp out of range"))?,
+            _ => return Err(D::Error::missing_field("timestamp")),
+        };
+        let kind = match map.remove("type") {
+            Some(Value::String(s)) => s,
+            _ => return Err(D::Error::missing_field("type")),
+        };
+        let number = |v: Option<Value>| v.and_then(|v| v.as_u64());
+        let id = number(map.remove("id")).ok_or_else(|| D::Error::missing_field("id"))?;
+        let previous_event_id = number(map.remove("previousEventId")).unwrap_or(0);
+        let details = map
+            .into_iter()
+            .find(|(k, _)| k.ends_with("EventDetails"))
+            .map(|(k, v)| (Cow::Owned(k), v));
+        Ok(HistoryEvent {
+            timestamp,
+            kind,
+            id,
+            previous_event_id,
+            details,
+        })
     }
 }
 
@@ -73,7 +111,7 @@ impl Recorder {
             kind: kind.into(),
             id,
             previous_event_id: previous,
-            details,
+            details: details.map(|(k, v)| (Cow::Borrowed(k), v)),
         });
         id
     }
@@ -159,4 +197,37 @@ pub fn timeline(events: &[HistoryEvent]) -> Vec<TimelineRow> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_back_as_written_and_as_the_aws_api_gives_them() {
+        let t = DateTime::parse_from_rfc3339("2026-11-25T21:33:11.250Z")
+            .unwrap()
+            .to_utc();
+        let recorder = Recorder::default();
+        let started = recorder.record(t, 0, "ExecutionStarted", None);
+        recorder.record(
+            t,
+            started,
+            "TaskStateEntered",
+            Some(("stateEnteredEventDetails", json!({"name": "Open"}))),
+        );
+        let events = recorder.events();
+        let text = serde_json::to_string(&events).unwrap();
+        let back: Vec<HistoryEvent> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, events);
+        assert_eq!(back[1].state_name(), Some("Open"));
+        // The AWS CLI's JSON: epoch seconds, and details this code never writes.
+        let aws: HistoryEvent = serde_json::from_value(json!({"timestamp": 1795642391.25,
+            "type": "MapRunStarted", "id": 7, "previousEventId": 6,
+            "mapRunStartedEventDetails": {"mapRunArn": "arn"}}))
+        .unwrap();
+        assert_eq!(aws.timestamp, t);
+        assert_eq!(aws.details.unwrap().0, "mapRunStartedEventDetails");
+        assert!(serde_json::from_value::<HistoryEvent>(json!({"type": "X", "id": 1})).is_err());
+    }
 }

@@ -280,6 +280,13 @@ async fn a_rejection_escalates_and_never_acts() {
         let exec = exec.clone();
         tokio::spawn(async move {
             let token = rx.recv().await.unwrap();
+            // While it waits, its history so far is there to read, as GetExecutionHistory's.
+            let waiting = exec.history("inc-1").unwrap();
+            assert_eq!(waiting.first().unwrap().kind, "ExecutionStarted");
+            assert!(
+                waiting.iter().any(|h| h.kind == "TaskScheduled"),
+                "{waiting:?}"
+            );
             exec.send_task_failure(&token, "Rejected", "U123 rejected the drain")
                 .unwrap();
         })
@@ -293,6 +300,10 @@ async fn a_rejection_escalates_and_never_acts() {
         )
         .await;
     rejecter.await.unwrap();
+    assert!(
+        exec.history("inc-1").is_none(),
+        "an ended execution is not running"
+    );
     assert_eq!(e.status, Status::Failed);
     assert_eq!(e.error.unwrap().error, "Escalated");
     assert!(
