@@ -30,3 +30,7 @@ pub use runbook::{Catalog, CatalogError, Runbook, Step};
 pub use target::{Target, TargetKind};
 pub use triage::{Assessment, Disposition, Refusal, assess};
 pub use workflow::{Unit, Workflow};
+
+/// Where "now" comes from: the wall clock in the Lambdas, the lab's virtual clock locally (the
+/// cluster's and Prometheus' time there).
+pub type Clock = std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;

@@ -53,6 +53,7 @@ pub fn definition() -> Result<String, selfheal_states::templatefile::TemplateFil
 pub mod chaos;
 mod console;
 pub mod serve;
+pub mod virtual_prometheus;
 
 /// The cluster and the clock the executor and the handlers share.
 #[derive(Clone)]
@@ -149,7 +150,11 @@ impl Lab {
                 .with_clock(Arc::new(move || clock.now()))
                 .with_metrics(self.metrics.clone()),
         );
-        let checker = Arc::new(HealthChecker::new(self.kube.clone(), prometheus, catalog));
+        let now = self.clock.clone();
+        let checker = Arc::new(
+            HealthChecker::new(self.kube.clone(), prometheus, catalog)
+                .with_clock(Arc::new(move || now.now())),
+        );
         let (lab1, lab2, lab3) = (self.clone(), self.clone(), self.clone());
         let switch = auditor.clone();
         functions

@@ -232,6 +232,8 @@ pub async fn prometheus(config: &str) -> Server {
                 format!("--config.file={}", dir.join("prometheus.yml").display()),
                 format!("--storage.tsdb.path={}", dir.join("data").display()),
                 format!("--web.listen-address=127.0.0.1:{port}"),
+                // The lab's virtual-time Prometheus writes its samples in.
+                "--web.enable-remote-write-receiver".into(),
             ]
         },
         None,

@@ -22,6 +22,7 @@ pub struct HealthChecker {
     prometheus: Option<String>,
     catalog: Arc<Catalog>,
     http: reqwest::Client,
+    clock: selfheal_core::Clock,
 }
 
 fn check(name: &str, ok: bool, detail: String) -> Check {
@@ -57,7 +58,14 @@ impl HealthChecker {
             prometheus: prometheus.map(|p| p.trim_end_matches('/').to_owned()),
             catalog,
             http,
+            clock: Arc::new(chrono::Utc::now),
         }
+    }
+
+    /// Evaluates SLIs at `clock`'s time (the lab's virtual time; the wall clock by default).
+    pub fn with_clock(mut self, clock: selfheal_core::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Runs every check that applies to the incident's target and step.
@@ -292,7 +300,13 @@ impl HealthChecker {
             .replace("$name", &target.name);
         let url = match reqwest::Url::parse_with_params(
             &format!("{base}/api/v1/query"),
-            &[("query", query.as_str())],
+            &[
+                ("query", query.as_str()),
+                (
+                    "time",
+                    &((self.clock)().timestamp_millis() as f64 / 1000.0).to_string(),
+                ),
+            ],
         ) {
             Ok(u) => u,
             Err(e) => return unknown("sli", format!("{base}: {e}")),

@@ -36,8 +36,7 @@ pub struct Remediator {
     metrics: Arc<dyn Sink>,
 }
 
-/// Where "now" comes from: the wall clock, or the lab's virtual one (the cluster's time there).
-pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
+pub use selfheal_core::Clock;
 
 impl Remediator {
     /// A remediator for the cluster behind `client` that trusts `catalog`'s runbooks (the
