@@ -129,6 +129,31 @@ fn remediated() -> Outcome {
     Outcome::Remediated
 }
 
+impl Release {
+    /// `kubectl set image`: a strategic merge of the container's image, through `client`.
+    pub async fn apply(&self, client: &kube::Client) -> Result<(), ChaosError> {
+        let container = self.container.as_deref().unwrap_or(&self.deployment);
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": self.image}]}}}});
+        Api::<Deployment>::namespaced(client.clone(), &self.namespace)
+            .patch(
+                &self.deployment,
+                &PatchParams::default(),
+                &Patch::Strategic(patch),
+            )
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+
+    fn failed(&self, source: kube::Error) -> ChaosError {
+        ChaosError::Release {
+            image: self.image.clone(),
+            deployment: format!("{}/{}", self.namespace, self.deployment),
+            source: Box::new(source),
+        }
+    }
+}
+
 impl Scenario {
     /// Parses a scenario named `name`.
     pub fn from_yaml(name: &str, text: &str) -> Result<Scenario, ChaosError> {
@@ -537,30 +562,15 @@ impl Parts {
         Ok(ids)
     }
 
-    /// `kubectl set image`: a strategic merge of the container's image, through the real client.
+    /// The release, through a client for kube-sim's URL.
     async fn release(&self, r: &Release) -> Result<(), ChaosError> {
-        let failed = |source| ChaosError::Release {
-            image: r.image.clone(),
-            deployment: format!("{}/{}", r.namespace, r.deployment),
-            source: Box::new(source),
-        };
         let url = self
             .endpoints
             .sim
             .parse()
             .map_err(|e| unreachable("kube-sim", &self.endpoints.sim, e))?;
-        let client = kube::Client::try_from(kube::Config::new(url)).map_err(failed)?;
-        let container = r.container.as_deref().unwrap_or(&r.deployment);
-        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": container, "image": r.image}]}}}});
-        Api::<Deployment>::namespaced(client, &r.namespace)
-            .patch(
-                &r.deployment,
-                &PatchParams::default(),
-                &Patch::Strategic(patch),
-            )
-            .await
-            .map_err(failed)?;
-        Ok(())
+        let client = kube::Client::try_from(kube::Config::new(url)).map_err(|e| r.failed(e))?;
+        r.apply(&client).await
     }
 
     async fn clear(&self, ids: &[String]) -> Result<(), ChaosError> {

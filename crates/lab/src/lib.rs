@@ -52,7 +52,9 @@ pub fn definition() -> Result<String, selfheal_states::templatefile::TemplateFil
 
 pub mod chaos;
 mod console;
+pub mod demo;
 pub mod serve;
+pub mod stack;
 pub mod virtual_prometheus;
 
 /// The cluster and the clock the executor and the handlers share.
@@ -62,6 +64,8 @@ pub struct Lab {
     pub sim: Sim,
     /// A client for it.
     pub kube: Client,
+    /// Where it serves the Kubernetes API and `/metrics`.
+    pub url: String,
     /// The executor's (virtual) clock.
     pub clock: Clock,
     /// selfheal's own metrics (served on the lab's `/metrics`).
@@ -105,6 +109,7 @@ impl Lab {
         Ok(Lab {
             sim,
             kube,
+            url,
             clock: clock.unwrap_or_else(|| Clock::virtual_at(now)),
             metrics: Arc::new(Registry::new()),
             synced: Arc::new(Mutex::new(now)),

@@ -6,9 +6,8 @@
 //! is made of (the audit's record, the execution history, the Slack messages; `selfheal
 //! report`). Everything is kept in memory.
 
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -16,26 +15,21 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use selfheal_approval::slack::Click;
-use selfheal_approval::{ApprovalTask, Approver};
-use selfheal_audit::Auditor;
 use selfheal_aws::audit::{AuditLog, Closing, record_key};
-use selfheal_aws::memory::{MemoryArchive, MemoryStore, StaticSecret};
-use selfheal_aws::starter::{ExecutionStarter, StartError, Started};
+use selfheal_aws::memory::{MemoryArchive, MemoryStore};
 use selfheal_aws::store::IncidentStore;
-use selfheal_core::{
-    Catalog, ErrorClass, Incident, IncidentId, Mode, Policy, Target, WorkflowError,
-};
-use selfheal_ingest::{Ingest, gateway};
+use selfheal_core::metrics::Registry;
+use selfheal_core::{Catalog, IncidentId, Mode, Policy, Target};
+use selfheal_ingest::gateway;
 use selfheal_kube_sim::Scenario;
 use selfheal_slack::Slack;
-use selfheal_states::{Definition, Execution, Executor, InProcess};
+use selfheal_states::Executor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{error, info};
 
-use selfheal_core::metrics::Registry;
-
-use crate::{Lab, LocalCallback, StartError as LabStartError, definition};
+use crate::stack::{Ended, Stack, StackOptions};
+use crate::{Lab, LocalCallback, StartError as LabStartError};
 
 /// What the lab serves with.
 pub struct Options {
@@ -52,54 +46,6 @@ pub struct Options {
     /// Prometheus, for the health check's SLI queries (unknown without it).
     pub prometheus: Option<String>,
 }
-
-/// Executions that ended, by incident: their history is what GetExecutionHistory returns.
-pub(crate) type Ended = Arc<Mutex<HashMap<IncidentId, Execution>>>;
-
-/// Starts executions on the lab's executor, each in its own task, and keeps each when it ends.
-struct LabStarter {
-    executor: Arc<Executor>,
-    definition: Arc<Definition>,
-    started: Mutex<HashSet<IncidentId>>,
-    ended: Ended,
-}
-
-impl ExecutionStarter for LabStarter {
-    async fn start(&self, incident: &Incident) -> Result<Started, StartError> {
-        let arn = format!(
-            "arn:aws:states:us-east-1:123456789012:execution:selfheal-remediation:{}",
-            incident.id
-        );
-        if !self
-            .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(incident.id.clone())
-        {
-            return Ok(Started::AlreadyExists { arn });
-        }
-        let input = serde_json::to_value(incident).map_err(StartError::new)?;
-        let (executor, definition, id, ended) = (
-            self.executor.clone(),
-            self.definition.clone(),
-            incident.id.clone(),
-            self.ended.clone(),
-        );
-        tokio::spawn(async move {
-            let e = executor
-                .execute(&definition, "selfheal-remediation", id.as_str(), input)
-                .await;
-            info!(incident_id = %id, status = ?e.status, error = ?e.error.as_ref().map(|e| &e.error), "execution ended");
-            ended
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id, e);
-        });
-        Ok(Started::New { arn })
-    }
-}
-
-type LabApprover = Approver<LocalCallback, Arc<MemoryStore>>;
 
 /// One incident as `GET /incidents` lists it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +66,26 @@ pub struct IncidentSummary {
     pub closing: Option<Closing>,
     /// When its alert resolved.
     pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl IncidentSummary {
+    /// The summary of `incident` as the store keeps it.
+    pub fn new(
+        incident: selfheal_core::Incident,
+        closing: Option<Closing>,
+        resolved_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        IncidentSummary {
+            id: incident.id,
+            alertname: incident.alert.name().to_owned(),
+            runbook: incident.runbook.id,
+            target: incident.target,
+            mode: incident.mode,
+            received_at: incident.received_at,
+            closing,
+            resolved_at,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -165,78 +131,22 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), LabStartError> {
     let lab = Lab::start_realtime(&options.scenario, sim_listener).await?;
-    let store = Arc::new(MemoryStore::new());
-    let archive = Arc::new(MemoryArchive::default());
-    let ended = Ended::default();
-    let auditor = Arc::new(
-        Auditor::new(store.clone(), archive.clone(), options.policy.clone())
-            .with_metrics(lab.metrics.clone()),
-    );
-    // The approval handler completes the executor's tokens; the executor invokes the handler.
-    let approver: Arc<OnceLock<Arc<LabApprover>>> = Arc::default();
-    let cell = approver.clone();
-    let functions = InProcess::new().with("selfheal-approval", move |payload: Value| {
-        let approver = cell.get().cloned();
-        async move {
-            let approver = approver.ok_or_else(|| {
-                crate::failed(
-                    WorkflowError::ApprovalNotRequested.as_str(),
-                    "the lab is still starting",
-                )
-            })?;
-            let task: ApprovalTask = serde_json::from_value(payload)
-                .map_err(|e| crate::failed(ErrorClass::NonRetryable.as_str(), e))?;
-            approver
-                .request(&task)
-                .await
-                .map_err(|e| crate::failed(WorkflowError::ApprovalNotRequested.as_str(), e))
-        }
-    });
-    let executor = Arc::new(Executor::new(
-        Arc::new(lab.handlers(
-            lab.analyzer(
-                functions,
-                Some(Slack::File(options.slack_file.clone())),
-                None,
-            ),
-            options.policy.clone(),
-            options.catalog.clone(),
-            options.prometheus.clone(),
-            auditor,
-        )),
-        lab.clock.clone(),
-    ));
-    let _ = approver.set(Arc::new(
-        Approver::new(
-            LocalCallback(executor.clone()),
-            store.clone(),
-            Slack::File(options.slack_file.clone()),
-            // Clicks arrive through `POST /approvals`, not a signed Slack request.
-            String::new(),
-            Vec::new(),
-        )
-        .with_metrics(lab.metrics.clone()),
-    ));
-    let text = definition().map_err(|e| LabStartError::Definition(e.to_string()))?;
-    let definition_json: Value =
-        serde_json::from_str(&text).map_err(|e| LabStartError::Definition(e.to_string()))?;
-    let definition =
-        Arc::new(Definition::parse(&text).map_err(|e| LabStartError::Definition(e.to_string()))?);
-    let ingest = Ingest::new(
-        store.clone(),
-        LabStarter {
-            executor: executor.clone(),
-            definition,
-            started: Mutex::default(),
-            ended: ended.clone(),
+    let slack_file = options.slack_file.clone();
+    let stack = Stack::build(
+        lab.clone(),
+        StackOptions {
+            catalog: options.catalog,
+            policy: options.policy,
+            token: options.token,
+            slack: Slack::File(options.slack_file),
+            prometheus: options.prometheus,
+            // Clicks arrive through `POST /approvals` and the console, not a signed Slack request.
+            signing_secret: String::new(),
+            approvers: Vec::new(),
         },
-        StaticSecret(options.token.clone()),
-        options.catalog,
-        options.policy,
-    )
-    .with_metrics(lab.metrics.clone());
+    )?;
     let registry = lab.metrics.clone();
-    let app = gateway::router(Arc::new(ingest))
+    let app = gateway::router(stack.ingest.clone())
         .merge(
             axum::Router::new()
                 .route("/approvals/{incident}", post(approve))
@@ -252,12 +162,12 @@ pub async fn serve(
                 )
                 .route("/kill-switch", get(kill_switch).put(set_kill_switch))
                 .with_state(AppState {
-                    store,
-                    archive,
-                    ended,
-                    slack_file: options.slack_file.clone(),
-                    executor,
-                    definition: Arc::new(definition_json),
+                    store: stack.store,
+                    archive: stack.archive,
+                    ended: stack.ended,
+                    slack_file,
+                    executor: stack.executor,
+                    definition: stack.definition,
                     metrics: lab.metrics.clone(),
                 }),
         )
@@ -338,15 +248,8 @@ async fn incidents(State(state): State<AppState>) -> Json<Vec<IncidentSummary>> 
             .store
             .incidents()
             .into_iter()
-            .map(|(incident, closing, resolved_at)| IncidentSummary {
-                id: incident.id,
-                alertname: incident.alert.name().to_owned(),
-                runbook: incident.runbook.id,
-                target: incident.target,
-                mode: incident.mode,
-                received_at: incident.received_at,
-                closing,
-                resolved_at,
+            .map(|(incident, closing, resolved_at)| {
+                IncidentSummary::new(incident, closing, resolved_at)
             })
             .collect(),
     )
