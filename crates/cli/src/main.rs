@@ -9,6 +9,7 @@ mod alerts;
 mod analyze;
 mod catalog;
 mod chaos;
+mod demo;
 mod evidence;
 mod gateway;
 mod lab;
@@ -67,6 +68,9 @@ enum Command {
     Analyze(analyze::Args),
     /// Gather the analyzer's evidence for a target from the cluster (KUBECONFIG), redacted, as JSON.
     Evidence(evidence::Args),
+    /// Every chaos scenario on virtual time, with selfheal and left alone, with Debian's
+    /// Prometheus evaluating the repository's alert rules: the story of each and one table.
+    Demo(demo::Args),
     /// Incident reports (one HTML page each) and postmortem drafts (Markdown) with an index page,
     /// from a running lab or from an incident's S3 record and execution history.
     Report(report::Args),
@@ -357,6 +361,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Evidence(args) => evidence::run(args),
         Command::Report(args) => report::run(args),
+        Command::Demo(args) => demo::run_demo(args),
         Command::Slack { file, follow } => slack::show(&file, follow),
         Command::Approve {
             incident,

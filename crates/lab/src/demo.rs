@@ -43,6 +43,9 @@ pub enum DemoError {
     /// The scratch directory.
     #[error("scratch directory: {0}")]
     Io(#[from] std::io::Error),
+    /// The run's task panicked.
+    #[error("the run stopped: {0}")]
+    Task(String),
 }
 
 /// How runs are set up.
@@ -54,8 +57,13 @@ pub struct Settings {
     pub rules: PathBuf,
     /// Virtual time at the start of the run (in the past: Prometheus takes no future samples).
     pub start: DateTime<Utc>,
-    /// Scrape and rule evaluation interval.
+    /// Scrape interval (and how often the demo looks at the cluster).
     pub step: Duration,
+    /// Rule evaluation interval (Prometheus' default is a minute).
+    pub evaluation: Duration,
+    /// How long the workload must stay healthy to count as healed (a flapping fault's quiet
+    /// minutes are not a recovery).
+    pub stable: Duration,
     /// Healthy minutes before the fault, so rates have a history.
     pub warmup: Duration,
     /// How long after the fault the run may last.
@@ -87,6 +95,10 @@ pub struct Run {
     pub approved: Vec<String>,
     /// When the run ended.
     pub end: DateTime<Utc>,
+    /// The audit's record of each closed incident (what S3 keeps).
+    pub records: Vec<Value>,
+    /// The Slack messages posted, in order.
+    pub messages: Vec<Value>,
 }
 
 /// PromQL that returns a series while the workload in `selector`'s namespace is not healthy:
@@ -115,6 +127,21 @@ fn unhealthy(selector: &str) -> [String; 5] {
 /// Runs `scenario` on `cluster`: with selfheal until healthy with every incident closed, or the
 /// fault left alone until healthy; either way no longer than the window.
 pub async fn run(
+    scenario: &Scenario,
+    cluster: &Cluster,
+    settings: &Settings,
+    selfheal: bool,
+) -> Result<Run, DemoError> {
+    // A task of its own, as the executions are: on one thread, a task woken by the clock runs
+    // before another driver moves the clock again; a caller's `block_on` future is polled less
+    // often than that and could sleep through an approval's whole wait.
+    let (scenario, cluster, settings) = (scenario.clone(), cluster.clone(), settings.clone());
+    tokio::spawn(async move { run_task(&scenario, &cluster, &settings, selfheal).await })
+        .await
+        .map_err(|e| DemoError::Task(e.to_string()))?
+}
+
+async fn run_task(
     scenario: &Scenario,
     cluster: &Cluster,
     settings: &Settings,
@@ -155,8 +182,14 @@ pub async fn run(
         healthy_at: None,
         approved: Vec::new(),
         end: settings.start,
+        records: Vec::new(),
+        messages: Vec::new(),
     };
     let mut injected = false;
+    let mut healthy_since: Option<DateTime<Utc>> = None;
+    let mut evaluated: Option<DateTime<Utc>> = None;
+    let stable = chrono::Duration::from_std(settings.stable).unwrap_or_default();
+    let evaluation = chrono::Duration::from_std(settings.evaluation).unwrap_or_default();
     clock
         .clone()
         .drive(async {
@@ -174,11 +207,18 @@ pub async fn run(
                         }
                         injected = true;
                     }
+                    tracing::debug!(%now, injected, "tick");
                     let metrics = format!("{}/metrics", lab.url);
                     prometheus
                         .scrape("kube-state-metrics", &metrics, now)
                         .await?;
-                    for change in prometheus.evaluate(now).await? {
+                    let changes = if evaluated.is_none_or(|e| now - e >= evaluation) {
+                        evaluated = Some(now);
+                        prometheus.evaluate(now).await?
+                    } else {
+                        Vec::new()
+                    };
+                    for change in changes {
                         let (alert, status) = match change {
                             Change::Fired(a) => (a, "firing"),
                             Change::Resolved(a) => (a, "resolved"),
@@ -197,6 +237,7 @@ pub async fn run(
                         {
                             report.firing_at = Some(now);
                         }
+                        tracing::debug!(%now, status, labels = ?alert.labels, "alert");
                         if selfheal {
                             let answer = post(&stack, &alert, status, now).await;
                             if status == "firing" {
@@ -209,17 +250,21 @@ pub async fn run(
                     }
                     report.incidents = incidents(&stack);
                     let open = report.incidents.iter().any(|i| i.closing.is_none());
-                    if injected && !open && report.healthy_at.is_none() {
-                        let mut healthy = true;
+                    // Healthy before the alert fired is the fault not showing yet, not a recovery.
+                    if injected && !open && (report.firing_at.is_some() || !selfheal) {
+                        let mut healthy = now > fault_at + settings.step * 4;
                         for q in &checks {
-                            healthy &= prometheus.query(q, now).await?.is_empty();
+                            healthy = healthy && prometheus.query(q, now).await?.is_empty();
                         }
-                        // Healthy before the alert even fired is the warm-up, not a recovery.
-                        if healthy
-                            && (report.firing_at.is_some() || !selfheal)
-                            && now > fault_at + settings.step * 4
+                        healthy_since = if healthy {
+                            healthy_since.or(Some(now))
+                        } else {
+                            None
+                        };
+                        if let Some(since) = healthy_since
+                            && now - since >= stable
                         {
-                            report.healthy_at = Some(now);
+                            report.healthy_at = Some(since);
                         }
                     }
                     report.end = now;
@@ -231,6 +276,20 @@ pub async fn run(
             }
         })
         .await?;
+    report.records = report
+        .incidents
+        .iter()
+        .filter_map(|i| {
+            stack
+                .archive
+                .get(&selfheal_aws::audit::record_key(&i.id, i.received_at))
+        })
+        .collect();
+    report.messages = std::fs::read_to_string(&settings.slack_file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     Ok(report)
 }
 
@@ -296,13 +355,11 @@ async fn approve_waiting(
             headers.insert("x-slack-request-timestamp", ts);
             headers.insert("x-slack-signature", sig);
         }
-        if stack
-            .approver
-            .decide(&headers, body.as_bytes(), now)
-            .await
-            .is_ok()
-        {
-            approved.push(id);
+        match stack.approver.decide(&headers, body.as_bytes(), now).await {
+            Ok(_) => approved.push(id),
+            Err(e) => {
+                tracing::warn!(incident = %id, error = %e, "the on-call's click was not taken")
+            }
         }
     }
 }

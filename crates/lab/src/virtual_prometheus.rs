@@ -291,55 +291,45 @@ impl VirtualPrometheus {
     /// Evaluates every rule group at `at`, in order, as Prometheus' rule manager does: returns
     /// the alerts that fired and resolved.
     pub async fn evaluate(&mut self, at: DateTime<Utc>) -> Result<Vec<Change>, PromError> {
+        // Groups run concurrently, each rule of a group after the one before, as Prometheus
+        // runs them: a recording rule's result is there for the rules after it.
+        let results =
+            futures::future::try_join_all(self.groups.iter().map(|g| self.evaluate_group(g, at)))
+                .await?;
         let mut changes = Vec::new();
         let mut seen: HashSet<(String, Labels)> = HashSet::new();
-        for group in self.groups.clone() {
-            for rule in &group.rules {
-                let results = self.query(&rule.expr, at).await?;
-                if let Some(record) = &rule.record {
-                    let samples: Vec<(Labels, f64)> = results
-                        .into_iter()
-                        .map(|(mut labels, v)| {
-                            labels.extend(rule.labels.clone());
-                            labels.insert("__name__".into(), record.clone());
-                            (labels, v)
-                        })
-                        .collect();
-                    self.write(&samples, at).await?;
-                    continue;
+        for (rule, results) in results.into_iter().flatten() {
+            let Some(name) = &rule.alert else { continue };
+            let hold = rule.hold.as_deref().and_then(duration).unwrap_or_default();
+            for (mut labels, value) in results {
+                labels.remove("__name__");
+                labels.extend(rule.labels.clone());
+                labels.insert("alertname".into(), name.clone());
+                for (k, v) in &self.external {
+                    labels.entry(k.clone()).or_insert_with(|| v.clone());
                 }
-                let Some(name) = &rule.alert else { continue };
-                let hold = rule.hold.as_deref().and_then(duration).unwrap_or_default();
-                for (mut labels, value) in results {
-                    labels.remove("__name__");
-                    labels.extend(rule.labels.clone());
-                    labels.insert("alertname".into(), name.clone());
-                    for (k, v) in &self.external {
-                        labels.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                    let key = (name.clone(), labels.clone());
-                    seen.insert(key.clone());
-                    let annotations = rule
-                        .annotations
-                        .iter()
-                        .map(|(k, t)| (k.clone(), fill(t, &labels, value)))
-                        .collect();
-                    let active = self.active.entry(key).or_insert_with(|| Active {
-                        since: at,
-                        firing: false,
-                        alert: Alert {
-                            labels: labels.clone(),
-                            annotations: BTreeMap::new(),
-                            starts_at: at,
-                            ends_at: None,
-                        },
-                    });
-                    active.alert.annotations = annotations;
-                    let held = (at - active.since).to_std().unwrap_or_default();
-                    if !active.firing && held >= hold {
-                        active.firing = true;
-                        changes.push(Change::Fired(active.alert.clone()));
-                    }
+                let key = (name.clone(), labels.clone());
+                seen.insert(key.clone());
+                let annotations = rule
+                    .annotations
+                    .iter()
+                    .map(|(k, t)| (k.clone(), fill(t, &labels, value)))
+                    .collect();
+                let active = self.active.entry(key).or_insert_with(|| Active {
+                    since: at,
+                    firing: false,
+                    alert: Alert {
+                        labels: labels.clone(),
+                        annotations: BTreeMap::new(),
+                        starts_at: at,
+                        ends_at: None,
+                    },
+                });
+                active.alert.annotations = annotations;
+                let held = (at - active.since).to_std().unwrap_or_default();
+                if !active.firing && held >= hold {
+                    active.firing = true;
+                    changes.push(Change::Fired(active.alert.clone()));
                 }
             }
         }
@@ -359,6 +349,34 @@ impl VirtualPrometheus {
             }
         }
         Ok(changes)
+    }
+
+    /// One group's rules in order at `at`: recording rules written back; each alerting rule
+    /// with its results.
+    async fn evaluate_group<'a>(
+        &self,
+        group: &'a RuleGroup,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(&'a Rule, Vec<(Labels, f64)>)>, PromError> {
+        let mut alerts = Vec::new();
+        for rule in &group.rules {
+            let results = self.query(&rule.expr, at).await?;
+            match &rule.record {
+                Some(record) => {
+                    let samples: Vec<(Labels, f64)> = results
+                        .into_iter()
+                        .map(|(mut labels, v)| {
+                            labels.extend(rule.labels.clone());
+                            labels.insert("__name__".into(), record.clone());
+                            (labels, v)
+                        })
+                        .collect();
+                    self.write(&samples, at).await?;
+                }
+                None => alerts.push((rule, results)),
+            }
+        }
+        Ok(alerts)
     }
 
     /// The alerts whose condition holds now (pending or firing), by name and labels.

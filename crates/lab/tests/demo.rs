@@ -24,6 +24,8 @@ async fn a_crashloop_is_alerted_by_the_real_rule_and_healed_or_left_alone() {
         rules: repo("observability/prometheus/rules"),
         start: Utc::now() - chrono::Duration::hours(12),
         step: Duration::from_secs(30),
+        evaluation: Duration::from_secs(60),
+        stable: Duration::from_secs(300),
         warmup: Duration::from_secs(300),
         window: Duration::from_secs(45 * 60),
         policy: selfheal_core::Policy::default(),

@@ -37,8 +37,9 @@ struct VirtualClock {
     inner: Mutex<Timers>,
     /// Task handlers running (and external holds): time stands still while any is.
     holds: AtomicUsize,
-    /// The idle execution to wake when the last hold is released.
-    idle: Mutex<Option<Waker>>,
+    /// The idle drivers to wake when the last hold is released: each execution drives the
+    /// clock, and so may an actor outside them (the lab's demo loop); every one must hear it.
+    idle: Mutex<Vec<Waker>>,
 }
 
 #[derive(Default)]
@@ -111,9 +112,11 @@ impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(c) = &self.0
             && c.holds.fetch_sub(1, Ordering::SeqCst) == 1
-            && let Some(waker) = c.idle.lock().unwrap_or_else(|p| p.into_inner()).take()
         {
-            waker.wake();
+            let wakers = std::mem::take(&mut *c.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            for waker in wakers {
+                waker.wake();
+            }
         }
     }
 }
@@ -224,8 +227,10 @@ impl Clock {
                     // Let whoever the timer woke (maybe outside this execution) run first.
                     cx.waker().wake_by_ref();
                 } else {
-                    *clock.idle.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some(cx.waker().clone());
+                    let mut idle = clock.idle.lock().unwrap_or_else(|p| p.into_inner());
+                    if !idle.iter().any(|w| w.will_wake(cx.waker())) {
+                        idle.push(cx.waker().clone());
+                    }
                 }
                 return Poll::Pending;
             }
@@ -242,6 +247,32 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-25T21:30:00Z")
             .unwrap()
             .to_utc()
+    }
+
+    #[tokio::test]
+    async fn every_idle_driver_wakes_when_the_last_hold_is_released() {
+        // An execution and the demo's loop drive one clock; both go idle behind a hold.
+        let clock = Clock::virtual_at(start());
+        let hold = clock.hold();
+        let long = tokio::spawn({
+            let c = clock.clone();
+            async move { c.drive(c.sleep(Duration::from_secs(60))).await }
+        });
+        let short = tokio::spawn({
+            let c = clock.clone();
+            async move { c.drive(c.sleep(Duration::from_secs(5))).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        drop(hold);
+        tokio::time::timeout(Duration::from_secs(5), async {
+            short.await.unwrap();
+            long.await.unwrap();
+        })
+        .await
+        .expect("both drivers finish once the hold is gone");
+        assert_eq!(clock.now(), start() + chrono::Duration::seconds(60));
     }
 
     #[tokio::test]

@@ -54,10 +54,25 @@ pub async fn owning_deployment(
     ns: &str,
     pod: &str,
 ) -> Result<String, RemediateError> {
-    let p = Api::<Pod>::namespaced(client.clone(), ns).get(pod).await?;
-    let rs_name = controller_of(&p.metadata, "ReplicaSet").ok_or_else(|| {
-        RemediateError::Refused(format!("pod {ns}/{pod} is not owned by a ReplicaSet"))
-    })?;
+    let rs_name = match Api::<Pod>::namespaced(client.clone(), ns)
+        .get_opt(pod)
+        .await?
+    {
+        Some(p) => controller_of(&p.metadata, "ReplicaSet").ok_or_else(|| {
+            RemediateError::Refused(format!("pod {ns}/{pod} is not owned by a ReplicaSet"))
+        })?,
+        // Gone since the alert (restarted, rescheduled): its ReplicaSet is the one whose name
+        // Kubernetes gave it, `<replicaset>-<5 characters>`; that ReplicaSet must still say which
+        // deployment owns it.
+        None => pod
+            .rsplit_once('-')
+            .map(|(rs, _)| rs.to_owned())
+            .ok_or_else(|| {
+                RemediateError::Refused(format!(
+                    "pod {ns}/{pod} is gone and its name names no ReplicaSet"
+                ))
+            })?,
+    };
     let rs = Api::<ReplicaSet>::namespaced(client.clone(), ns)
         .get(&rs_name)
         .await?;

@@ -153,6 +153,35 @@ fn healthy(p: &Pod) -> bool {
 }
 
 #[tokio::test]
+async fn an_alert_for_a_pod_gone_since_acts_on_the_deployment_its_replica_set_names() {
+    // The alert held for 15 minutes; the pod it names was replaced in the meantime.
+    let (sim, client) = start().await;
+    crashloop(&sim, "backend");
+    let gone = pods(&client, "backend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    Api::<Pod>::namespaced(client.clone(), "shop")
+        .delete(&gone, &Default::default())
+        .await
+        .unwrap();
+    sim.advance(Duration::from_secs(1));
+    assert!(
+        pods(&client, "backend")
+            .await
+            .iter()
+            .all(|p| p.metadata.name.as_deref() != Some(gone.as_str()))
+    );
+    let inc = incident(
+        json!({"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "shop", "pod": gone}),
+    );
+    let result = remediator(&client).run(&request(&inc, 0)).await.unwrap();
+    assert_eq!(result.object, "deployment/shop/backend");
+    assert!(result.changed);
+}
+
+#[tokio::test]
 async fn a_crashlooping_backend_is_restarted_and_healthy() {
     let (sim, client) = start().await;
     crashloop(&sim, "backend");

@@ -1,0 +1,373 @@
+//! `selfheal demo`: every chaos scenario on the lab's virtual clock, twice (selfheal acting, then
+//! the same fault left alone), with Debian's Prometheus evaluating the repository's alert rules at
+//! each virtual instant. Prints a line per scenario as it runs, then each scenario's story (alert,
+//! incident, cause found, actions, Slack messages) and one table with the measured times and the
+//! counts over the run.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use selfheal_core::audit::Outcome;
+use selfheal_kube_sim::Scenario as Cluster;
+use selfheal_lab::chaos::Scenario;
+use selfheal_lab::demo::{Run, Settings, run};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Format;
+use crate::table::Table;
+
+/// What to run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// One scenario (a name in --scenarios, or a file) [default: all].
+    #[arg(long)]
+    scenario: Option<String>,
+    /// The chaos scenarios.
+    #[arg(long, default_value = "chaos/scenarios")]
+    scenarios: PathBuf,
+    /// The cluster they run on.
+    #[arg(long, default_value = "chaos/clusters/three-tier.yaml")]
+    cluster: PathBuf,
+    /// The alert rules Prometheus evaluates.
+    #[arg(long, default_value = "observability/prometheus/rules")]
+    rules: PathBuf,
+    /// Minutes after the fault a run may last.
+    #[arg(long, default_value_t = 45)]
+    window: u64,
+    /// The Prometheus binary (Debian's package).
+    #[arg(long, default_value = "prometheus")]
+    prometheus: String,
+    /// table: the story and the table; json: the table as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// One scenario's line of the table.
+#[derive(Debug, Serialize)]
+struct Row {
+    scenario: String,
+    alert: String,
+    runbook: String,
+    expected: String,
+    outcome: Option<String>,
+    fired_after_seconds: Option<i64>,
+    healthy_with_selfheal_seconds: Option<i64>,
+    healthy_left_alone_seconds: Option<i64>,
+    incidents: usize,
+    refused_alerts: usize,
+    approvals: usize,
+    wall_seconds: f64,
+}
+
+/// Debian's Prometheus with its remote-write receiver, stopped (and its data removed) on drop.
+struct Prometheus {
+    child: Child,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Prometheus {
+    fn start(binary: &str) -> Result<Prometheus> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("selfheal-demo-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("prometheus.yml"), "global: {}\n")?;
+        let child = Command::new(binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {binary} (Debian's prometheus package)"))?;
+        let prometheus = Prometheus {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("{binary} did not listen on {port} within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(prometheus)
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the command.
+pub fn run_demo(args: Args) -> Result<ExitCode> {
+    // The handlers' own logs only when asked for: the demo prints its story.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
+    let scenarios = match &args.scenario {
+        Some(name) => vec![Scenario::load(name, &args.scenarios)?],
+        None => Scenario::all(&args.scenarios)?,
+    };
+    let cluster = Cluster::from_file(&args.cluster)
+        .with_context(|| format!("the cluster {}", args.cluster.display()))?;
+    let prometheus = Prometheus::start(&args.prometheus)?;
+    let scratch = prometheus.dir.join("slack");
+    std::fs::create_dir_all(&scratch)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let wall = Instant::now();
+    // Virtual time runs in the past (Prometheus takes no future samples), each run after the last.
+    let mut start = Utc::now() - chrono::Duration::hours(2 * 24);
+    let mut rows = Vec::new();
+    let mut stories = Vec::new();
+    let total = scenarios.len();
+    for (n, scenario) in scenarios.iter().enumerate() {
+        let began = Instant::now();
+        let settings = |start: DateTime<Utc>, file: &str| -> Result<Settings> {
+            Ok(Settings {
+                prometheus: prometheus.url.clone(),
+                rules: args.rules.clone(),
+                start,
+                step: Duration::from_secs(30),
+                evaluation: Duration::from_secs(60),
+                stable: Duration::from_secs(300),
+                warmup: Duration::from_secs(300),
+                window: Duration::from_secs(args.window * 60),
+                policy: selfheal_core::Policy::default(),
+                catalog: crate::catalog::load(None)?,
+                slack_file: scratch.join(format!("{}-{file}.jsonl", scenario.name)),
+            })
+        };
+        let with = runtime.block_on(run(scenario, &cluster, &settings(start, "with")?, true))?;
+        start = with.end + chrono::Duration::hours(1);
+        let alone = runtime.block_on(run(scenario, &cluster, &settings(start, "alone")?, false))?;
+        start = alone.end + chrono::Duration::hours(1);
+        let row = row(scenario, &with, &alone, began.elapsed().as_secs_f64());
+        if args.format == Format::Table {
+            eprintln!("[{}/{total}] {}", n + 1, progress(&row));
+        }
+        stories.push(story(scenario, &with));
+        rows.push(row);
+    }
+    let elapsed = wall.elapsed().as_secs_f64();
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "scenarios": rows, "wall_seconds": elapsed, "window_seconds": args.window * 60,
+            }))?
+        ),
+        Format::Table => {
+            for s in &stories {
+                println!("{s}");
+            }
+            print_table(&rows, args.window, elapsed);
+        }
+    }
+    let failed = rows
+        .iter()
+        .filter(|r| r.outcome.as_deref() != Some(r.expected.as_str()))
+        .count();
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn seconds(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Option<i64> {
+    to.map(|t| (t - from).num_seconds())
+}
+
+fn row(scenario: &Scenario, with: &Run, alone: &Run, wall_seconds: f64) -> Row {
+    let matching: Vec<_> = with
+        .incidents
+        .iter()
+        .filter(|i| scenario.matches_incident(i))
+        .collect();
+    Row {
+        scenario: scenario.name.clone(),
+        alert: scenario.expect.alert.clone(),
+        runbook: scenario.expect.runbook.clone(),
+        expected: scenario.expect.outcome.as_str().to_owned(),
+        outcome: matching
+            .first()
+            .and_then(|i| i.closing.as_ref())
+            .map(|c| c.outcome.as_str().to_owned()),
+        fired_after_seconds: seconds(with.fault_at, with.firing_at),
+        healthy_with_selfheal_seconds: seconds(with.fault_at, with.healthy_at),
+        healthy_left_alone_seconds: seconds(alone.fault_at, alone.healthy_at),
+        incidents: with.incidents.len(),
+        refused_alerts: with
+            .alerts
+            .iter()
+            .filter(|(_, a)| a[0]["outcome"] == "refused")
+            .count(),
+        approvals: with.approved.len(),
+        wall_seconds,
+    }
+}
+
+fn minutes(s: Option<i64>) -> String {
+    match s {
+        Some(s) => format!("{}m{:02}s", s / 60, s % 60),
+        None => "never".into(),
+    }
+}
+
+fn progress(r: &Row) -> String {
+    format!(
+        "{}: {} fired after {}, {} ({} expected); healthy after {} with selfheal, {} left alone ({:.1} s)",
+        r.scenario,
+        r.alert,
+        minutes(r.fired_after_seconds),
+        r.outcome.as_deref().unwrap_or("no incident"),
+        r.expected,
+        minutes(r.healthy_with_selfheal_seconds),
+        minutes(r.healthy_left_alone_seconds),
+        r.wall_seconds
+    )
+}
+
+/// The scenario's story with selfheal: what fired, the incident, the cause, the actions, Slack.
+fn story(scenario: &Scenario, with: &Run) -> String {
+    let mut out = format!("\n== {}: {}\n", scenario.name, scenario.description);
+    for (alert, answer) in &with.alerts {
+        let a = &answer[0];
+        out.push_str(&format!(
+            "alert {} on {}: {} {}\n",
+            alert.labels.get("alertname").map_or("", String::as_str),
+            alert
+                .labels
+                .get("pod")
+                .or(alert.labels.get("deployment"))
+                .or(alert.labels.get("node"))
+                .or(alert.labels.get("service"))
+                .map_or("-", String::as_str),
+            a["outcome"].as_str().unwrap_or("?"),
+            a["reasons"]
+                .as_array()
+                .map(|r| r
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; "))
+                .unwrap_or_default()
+        ));
+    }
+    for record in &with.records {
+        let state = &record["state"];
+        let cause = state["analysis"]["result"]["cause"]
+            .as_str()
+            .or(state["opened"]["finding"]["cause"].as_str())
+            .unwrap_or("-");
+        out.push_str(&format!(
+            "incident {}: {} by {}, cause found: {cause}\n",
+            record["incident"]["id"].as_str().unwrap_or("?"),
+            record["outcome"].as_str().unwrap_or("?"),
+            record["incident"]["runbook"]["id"].as_str().unwrap_or("?"),
+        ));
+        for step in state["steps"].as_array().into_iter().flatten() {
+            let r = &step["remediation"]["result"];
+            out.push_str(&format!(
+                "  {}: {}\n",
+                step["action"].as_str().unwrap_or("?"),
+                r["summary"].as_str().unwrap_or("-")
+            ));
+        }
+    }
+    for m in &with.messages {
+        out.push_str("\n  ");
+        out.push_str(&selfheal_slack::render(m).replace('\n', "\n  "));
+        out.push('\n');
+    }
+    out
+}
+
+fn print_table(rows: &[Row], window: u64, elapsed: f64) {
+    let mut t = Table::new([
+        "scenario",
+        "alert",
+        "runbook",
+        "outcome",
+        "expected",
+        "fired after",
+        "healthy (selfheal)",
+        "healthy (left alone)",
+    ]);
+    for r in rows {
+        t.row([
+            r.scenario.clone(),
+            r.alert.clone(),
+            r.runbook.clone(),
+            r.outcome.clone().unwrap_or_else(|| "-".into()),
+            r.expected.clone(),
+            minutes(r.fired_after_seconds),
+            minutes(r.healthy_with_selfheal_seconds),
+            minutes(r.healthy_left_alone_seconds),
+        ]);
+    }
+    println!("\n{t}");
+    let count = |o: Outcome| {
+        rows.iter()
+            .filter(|r| r.outcome.as_deref() == Some(o.as_str()))
+            .count()
+    };
+    let mean = |v: Vec<i64>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            minutes(Some(v.iter().sum::<i64>() / v.len() as i64))
+        }
+    };
+    let healed: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.healthy_with_selfheal_seconds)
+        .collect();
+    let alone: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.healthy_left_alone_seconds)
+        .collect();
+    println!(
+        "time to healthy, mean over the scenarios that got there: {} with selfheal ({} of {}), {} left alone ({} of {}; the others not within {window} min)",
+        mean(healed.clone()),
+        healed.len(),
+        rows.len(),
+        mean(alone.clone()),
+        alone.len(),
+        rows.len(),
+    );
+    println!(
+        "incidents: {} auto-remediated, {} escalated, {} dry-run, {} skipped as false positives; {} alerts refused by the guardrails; {} approvals clicked",
+        count(Outcome::Remediated),
+        count(Outcome::Escalated),
+        count(Outcome::DryRun),
+        count(Outcome::Skipped),
+        rows.iter().map(|r| r.refused_alerts).sum::<usize>(),
+        rows.iter().map(|r| r.approvals).sum::<usize>(),
+    );
+    println!("{} scenarios in {elapsed:.1} s of wall time", rows.len());
+}
