@@ -156,7 +156,10 @@ pub fn run_demo(args: Args) -> Result<ExitCode> {
                 stable: Duration::from_secs(300),
                 warmup: Duration::from_secs(300),
                 window: Duration::from_secs(args.window * 60),
-                policy: selfheal_core::Policy::default(),
+                policy: selfheal_core::Policy {
+                    dry_run: scenario.dry_run,
+                    ..selfheal_core::Policy::default()
+                },
                 catalog: crate::catalog::load(None)?,
                 slack_file: scratch.join(format!("{}-{file}.jsonl", scenario.name)),
             })

@@ -84,6 +84,11 @@ pub struct Scenario {
     /// A release made with the faults, as `kubectl set image` makes it.
     #[serde(default)]
     pub release: Option<Release>,
+    /// Run with selfheal's global dry run on: nothing may change, and the incident closes as a
+    /// dry run whose audit says what would have run. In a running lab the kill switch stands in
+    /// for it (the same effect on every incident).
+    #[serde(default)]
+    pub dry_run: bool,
     /// What selfheal should see and do.
     pub expect: Expect,
 }
@@ -445,7 +450,7 @@ pub async fn run(
         http,
         endpoints: endpoints.clone(),
     };
-    if options.hands_off {
+    if options.hands_off || scenario.dry_run {
         lab.kill_switch(true).await?;
     }
     let fault_at = Utc::now();
@@ -476,7 +481,7 @@ pub async fn run(
         lab.clear(ids).await?;
         progress(Progress::Cleared(ids.len()));
     }
-    if options.hands_off {
+    if options.hands_off || scenario.dry_run {
         lab.kill_switch(false).await?;
     }
     injected?;
