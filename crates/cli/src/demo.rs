@@ -4,8 +4,11 @@
 //! incident, cause found, actions, Slack messages) and one table with the measured times and the
 //! counts over the run.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -41,6 +44,9 @@ pub struct Args {
     /// The Prometheus binary (Debian's package).
     #[arg(long, default_value = "prometheus")]
     prometheus: String,
+    /// Scenarios run at the same time (each with its own Prometheus).
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
     /// table: the story and the table; json: the table as JSON.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -132,49 +138,76 @@ pub fn run_demo(args: Args) -> Result<ExitCode> {
     };
     let cluster = Cluster::from_file(&args.cluster)
         .with_context(|| format!("the cluster {}", args.cluster.display()))?;
-    let prometheus = Prometheus::start(&args.prometheus)?;
-    let scratch = prometheus.dir.join("slack");
-    std::fs::create_dir_all(&scratch)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let wall = Instant::now();
-    // Virtual time runs in the past (Prometheus takes no future samples), each run after the last.
-    let mut start = Utc::now() - chrono::Duration::hours(2 * 24);
-    let mut rows = Vec::new();
-    let mut stories = Vec::new();
     let total = scenarios.len();
-    for (n, scenario) in scenarios.iter().enumerate() {
-        let began = Instant::now();
-        let settings = |start: DateTime<Utc>, file: &str| -> Result<Settings> {
-            Ok(Settings {
-                prometheus: prometheus.url.clone(),
-                rules: args.rules.clone(),
-                start,
-                step: Duration::from_secs(30),
-                evaluation: Duration::from_secs(60),
-                stable: Duration::from_secs(300),
-                warmup: Duration::from_secs(300),
-                window: Duration::from_secs(args.window * 60),
-                policy: selfheal_core::Policy {
-                    dry_run: scenario.dry_run,
-                    ..selfheal_core::Policy::default()
-                },
-                catalog: crate::catalog::load(None)?,
-                slack_file: scratch.join(format!("{}-{file}.jsonl", scenario.name)),
-            })
-        };
-        let with = runtime.block_on(run(scenario, &cluster, &settings(start, "with")?, true))?;
-        start = with.end + chrono::Duration::hours(1);
-        let alone = runtime.block_on(run(scenario, &cluster, &settings(start, "alone")?, false))?;
-        start = alone.end + chrono::Duration::hours(1);
-        let row = row(scenario, &with, &alone, began.elapsed().as_secs_f64());
-        if args.format == Format::Table {
-            eprintln!("[{}/{total}] {}", n + 1, progress(&row));
+    let queue = Mutex::new(scenarios.iter().enumerate().collect::<VecDeque<_>>());
+    let done: Mutex<Vec<Option<(Row, String)>>> = Mutex::new((0..total).map(|_| None).collect());
+    let finished = AtomicUsize::new(0);
+    // Each worker has its own Prometheus, runtime and virtual timeline; scenarios are
+    // independent, so two cores run two at a time.
+    let worker = || -> Result<()> {
+        let prometheus = Prometheus::start(&args.prometheus)?;
+        let scratch = prometheus.dir.join("slack");
+        std::fs::create_dir_all(&scratch)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        // Virtual time runs in the past (Prometheus takes no future samples), each run after
+        // the last.
+        let mut start = Utc::now() - chrono::Duration::hours(2 * 24);
+        loop {
+            let Some((n, scenario)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+            else {
+                return Ok(());
+            };
+            let began = Instant::now();
+            let settings = |start: DateTime<Utc>, file: &str| -> Result<Settings> {
+                Ok(Settings {
+                    prometheus: prometheus.url.clone(),
+                    rules: args.rules.clone(),
+                    start,
+                    step: Duration::from_secs(30),
+                    evaluation: Duration::from_secs(60),
+                    stable: Duration::from_secs(300),
+                    warmup: Duration::from_secs(300),
+                    window: Duration::from_secs(args.window * 60),
+                    policy: selfheal_core::Policy {
+                        dry_run: scenario.dry_run,
+                        ..selfheal_core::Policy::default()
+                    },
+                    catalog: crate::catalog::load(None)?,
+                    slack_file: scratch.join(format!("{}-{file}.jsonl", scenario.name)),
+                })
+            };
+            let with =
+                runtime.block_on(run(scenario, &cluster, &settings(start, "with")?, true))?;
+            start = with.end + chrono::Duration::hours(1);
+            let alone =
+                runtime.block_on(run(scenario, &cluster, &settings(start, "alone")?, false))?;
+            start = alone.end + chrono::Duration::hours(1);
+            let row = row(scenario, &with, &alone, began.elapsed().as_secs_f64());
+            if args.format == Format::Table {
+                let k = finished.fetch_add(1, Ordering::SeqCst) + 1;
+                eprintln!("[{k}/{total}] {}", progress(&row));
+            }
+            done.lock().unwrap_or_else(|p| p.into_inner())[n] = Some((row, story(scenario, &with)));
         }
-        stories.push(story(scenario, &with));
-        rows.push(row);
-    }
+    };
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..args.jobs.clamp(1, total.max(1)))
+            .map(|_| s.spawn(worker))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| bail!("a demo worker panicked")))
+            .collect::<Result<Vec<()>>>()
+    })?;
+    let (rows, stories): (Vec<Row>, Vec<String>) = done
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .unzip();
     let elapsed = wall.elapsed().as_secs_f64();
     match args.format {
         Format::Json => println!(

@@ -103,9 +103,9 @@ pub struct Run {
 
 /// PromQL that returns a series while the workload in `selector`'s namespace is not healthy:
 /// replicas missing, a container crashlooping, over 1% of a service's requests failing, its p99
-/// over 0.5 s, or a queue with messages and no consumer acknowledging them.
-fn unhealthy(selector: &str) -> [String; 5] {
-    [
+/// over 0.5 s, or a queue with messages and no consumer acknowledging them (one query, `or`).
+fn unhealthy(selector: &str) -> String {
+    let checks = [
         format!(
             "sum by (namespace, deployment) (kube_deployment_spec_replicas{{{selector}}}) > sum by (namespace, deployment) (kube_deployment_status_replicas_available{{{selector}}})"
         ),
@@ -121,7 +121,8 @@ fn unhealthy(selector: &str) -> [String; 5] {
         format!(
             "(sum by (namespace, queue) (queue_messages_ready{{{selector}}}) > 0) unless (sum by (namespace, queue) (rate(queue_messages_acked_total{{{selector}}}[2m])) > 0)"
         ),
-    ]
+    ];
+    checks.map(|q| format!("({q})")).join(" or ")
 }
 
 /// Runs `scenario` on `cluster`: with selfheal until healthy with every incident closed, or the
@@ -169,7 +170,7 @@ async fn run_task(
         Some(ns) => format!("namespace=\"{ns}\""),
         None => "namespace!~\"kube-.*|selfheal\"".to_owned(),
     };
-    let checks = unhealthy(&selector);
+    let unhealthy = unhealthy(&selector);
     let clock = lab.clock.clone();
     let fault_at = settings.start + settings.warmup;
     let deadline = fault_at + settings.window;
@@ -253,9 +254,7 @@ async fn run_task(
                     // Healthy before the alert fired is the fault not showing yet, not a recovery.
                     if injected && !open && (report.firing_at.is_some() || !selfheal) {
                         let mut healthy = now > fault_at + settings.step * 4;
-                        for q in &checks {
-                            healthy = healthy && prometheus.query(q, now).await?.is_empty();
-                        }
+                        healthy = healthy && prometheus.query(&unhealthy, now).await?.is_empty();
                         healthy_since = if healthy {
                             healthy_since.or(Some(now))
                         } else {
@@ -310,10 +309,9 @@ async fn post(stack: &Stack, alert: &Alert, status: &str, now: DateTime<Utc>) ->
         }],
     });
     let mut headers = http::HeaderMap::new();
-    headers.insert(
-        http::header::AUTHORIZATION,
-        http::HeaderValue::from_static("Bearer demo-token"),
-    );
+    if let Ok(bearer) = http::HeaderValue::from_str(&format!("Bearer {TOKEN}")) {
+        headers.insert(http::header::AUTHORIZATION, bearer);
+    }
     match stack
         .ingest
         .webhook(&headers, body.to_string().as_bytes(), now)
@@ -324,8 +322,7 @@ async fn post(stack: &Stack, alert: &Alert, status: &str, now: DateTime<Utc>) ->
     }
 }
 
-/// The on-call clicks Approve on each approval request posted at least a minute ago, as Slack
-/// delivers a click: the button's token in a signed `block_actions` payload.
+/// The on-call clicks Approve on each approval request posted, as Slack delivers a click: the button's token in a signed `block_actions` payload.
 async fn approve_waiting(
     stack: &Stack,
     settings: &Settings,
