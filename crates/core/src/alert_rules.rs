@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::alert::Labels;
 use crate::runbook::Catalog;
 
-/// A Prometheus rule file (`groups:` of `rules:`), as far as alerts go.
+/// A Prometheus rule file (`groups:` of `rules:`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RuleFile {
     /// The rule groups.
@@ -26,15 +26,27 @@ pub struct RuleGroup {
     pub rules: Vec<Rule>,
 }
 
-/// One rule; recording rules have no `alert`.
+/// One rule: recording (`record`) or alerting (`alert`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Rule {
+    /// The series a recording rule writes.
+    #[serde(default)]
+    pub record: Option<String>,
     /// The alert's name.
     #[serde(default)]
     pub alert: Option<String>,
+    /// PromQL.
+    #[serde(default)]
+    pub expr: String,
+    /// How long an alert's condition must hold before it fires (Prometheus' duration syntax).
+    #[serde(default, rename = "for")]
+    pub hold: Option<String>,
     /// Its static labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// An alert's annotations (templates).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// The label that marks an alert meant for automation, and its value.
@@ -116,8 +128,12 @@ mod tests {
             labels.insert("selfheal".into(), "auto".into());
         }
         Rule {
+            record: None,
             alert: Some(alert.into()),
+            expr: "vector(1)".into(),
+            hold: None,
             labels,
+            annotations: BTreeMap::new(),
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use selfheal_aws::audit::AuditLog;
+use selfheal_core::alert_rules::AUTOMATION;
 use selfheal_core::{Catalog, Policy};
 use selfheal_kube_sim::Scenario as Cluster;
 use selfheal_slack::Slack;
@@ -224,7 +225,8 @@ async fn run_task(
                             Change::Fired(a) => (a, "firing"),
                             Change::Resolved(a) => (a, "resolved"),
                         };
-                        if alert.labels.get("selfheal").map(String::as_str) != Some("auto") {
+                        let (key, auto) = AUTOMATION;
+                        if alert.labels.get(key).map(String::as_str) != Some(auto) {
                             continue;
                         }
                         let labels: serde_json::Map<String, Value> = alert

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use selfheal_core::alert_rules::{Rule, RuleFile, RuleGroup};
 use serde_json::Value;
 
 /// A series' labels, `__name__` included, sorted.
@@ -40,42 +40,6 @@ pub enum PromError {
     /// A line of the exposition text cannot be read.
     #[error("metrics line {0:?}")]
     Exposition(String),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct RuleFile {
-    groups: Vec<RuleGroup>,
-}
-
-/// One rule group, evaluated in order.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RuleGroup {
-    /// Its name.
-    pub name: String,
-    /// Its rules.
-    pub rules: Vec<Rule>,
-}
-
-/// A recording or alerting rule as Prometheus reads it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Rule {
-    /// The series a recording rule writes.
-    #[serde(default)]
-    pub record: Option<String>,
-    /// The alert's name.
-    #[serde(default)]
-    pub alert: Option<String>,
-    /// PromQL.
-    pub expr: String,
-    /// How long an alert's condition must hold before it fires.
-    #[serde(default, rename = "for")]
-    pub hold: Option<String>,
-    /// Labels added to the result.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// An alert's annotations (templates).
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
 }
 
 /// An alert as Alertmanager receives it.

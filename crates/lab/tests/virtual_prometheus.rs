@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use selfheal_core::alert_rules::AUTOMATION;
 use selfheal_kube_sim::{FaultKind, FaultTarget, Sim};
 use selfheal_lab::virtual_prometheus::{Change, VirtualPrometheus};
 use selfheal_testkit::repo;
@@ -53,7 +54,7 @@ async fn a_crashloop_fires_kube_pod_crash_looping_after_its_real_fifteen_minutes
             .unwrap();
         for change in vp.evaluate(at).await.unwrap() {
             if let Change::Fired(alert) = change
-                && alert.labels.get("selfheal").map(String::as_str) == Some("auto")
+                && alert.labels.get(AUTOMATION.0).map(String::as_str) == Some(AUTOMATION.1)
             {
                 fired.push((at, alert));
             }
