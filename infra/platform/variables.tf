@@ -101,9 +101,8 @@ variable "slack" {
 }
 
 variable "approvers" {
-  description = "Slack user ids whose clicks decide approvals."
+  description = "Slack user ids whose clicks decide approvals (at least one: nobody else can approve a risky step)."
   type        = list(string)
-  default     = []
 }
 
 variable "llm" {

@@ -100,16 +100,7 @@ const SAFE: &str = "bcdfghjklmnpqrstvwxz2456789";
 /// `None` for any other name: a bare pod, a DaemonSet's or a Job's (`<name>-<5 random>` says
 /// which controller only to the API server), or a name generateName cut at 63 characters.
 pub fn pod_owner(pod: &str) -> Option<Owner> {
-    let safe = |s: &str, len: std::ops::RangeInclusive<usize>| {
-        len.contains(&s.len()) && s.chars().all(|c| SAFE.contains(c))
-    };
-    let mut parts = pod.rsplitn(3, '-');
-    let (last, middle, rest) = (parts.next()?, parts.next(), parts.next());
-    if let (Some(hash), Some(deployment)) = (middle, rest)
-        && safe(last, 5..=5)
-        && safe(hash, 1..=10)
-        && !deployment.is_empty()
-    {
+    if let Some((deployment, _hash)) = pod_replicaset(pod).and_then(|rs| rs.rsplit_once('-')) {
         return Some(Owner {
             kind: TargetKind::Deployment,
             name: deployment.to_owned(),
@@ -124,6 +115,17 @@ pub fn pod_owner(pod: &str) -> Option<Owner> {
         kind: TargetKind::StatefulSet,
         name: statefulset.to_owned(),
     })
+}
+
+/// The ReplicaSet a Deployment's pod is named after: `<replicaset>-<5 random>`, the ReplicaSet
+/// being `<deployment>-<pod-template-hash>`. It still names the pod's owner when the pod is gone.
+pub fn pod_replicaset(pod: &str) -> Option<&str> {
+    let safe = |s: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&s.len()) && s.chars().all(|c| SAFE.contains(c))
+    };
+    let (replicaset, random) = pod.rsplit_once('-')?;
+    let (deployment, hash) = replicaset.rsplit_once('-')?;
+    (safe(random, 5..=5) && safe(hash, 1..=10) && !deployment.is_empty()).then_some(replicaset)
 }
 
 /// Why no target could be taken from an alert's labels.
@@ -238,6 +240,18 @@ mod tests {
         let t = Target::from_labels(&l, "local").unwrap();
         assert_eq!(t.to_string(), "prod-eu/node/ip-10-0-1-2");
         assert_eq!(t.namespace, None);
+    }
+
+    #[test]
+    fn a_deployments_pod_names_its_replicaset() {
+        assert_eq!(
+            pod_replicaset("payments-api-7c9d8b6f5d-4wz5m"),
+            Some("payments-api-7c9d8b6f5d")
+        );
+        assert_eq!(pod_replicaset("database-0"), None);
+        // A DaemonSet's pod: one random suffix, no template hash.
+        assert_eq!(pod_replicaset("node-exporter-x2kq9"), None);
+        assert_eq!(pod_replicaset("-7c9d8b6f5d-4wz5m"), None);
     }
 
     #[test]

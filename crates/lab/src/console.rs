@@ -18,7 +18,7 @@ use selfheal_report::esc;
 use selfheal_states::timeline;
 use serde::Deserialize;
 
-use crate::serve::AppState;
+use crate::serve::{AppState, Execution};
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:20px auto;max-width:1100px;padding:0 16px;color:#16191f}\
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:4px 8px;border-bottom:1px solid #eaeded}th{background:#f2f3f3}\
@@ -42,18 +42,13 @@ fn page(title: &str, refresh: bool, body: &str) -> Html<String> {
 }
 
 /// The status as the console names it.
-fn status(state: &AppState, id: &IncidentId, closed: bool) -> &'static str {
-    let ended = state
-        .ended
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(id)
-        .map(|e| e.status);
-    match ended {
-        Some(selfheal_states::Status::Succeeded) => "Succeeded",
-        Some(selfheal_states::Status::Failed) => "Failed",
-        Some(_) => "TimedOut",
-        None if closed || state.executor.history(id.as_str()).is_some() => "Running",
+fn status(execution: Option<&Execution>, closed: bool) -> &'static str {
+    match execution.map(|e| e.status) {
+        Some(Some(selfheal_states::Status::Succeeded)) => "Succeeded",
+        Some(Some(selfheal_states::Status::Failed)) => "Failed",
+        Some(Some(_)) => "TimedOut",
+        Some(None) => "Running",
+        None if closed => "Running",
         None => "Pending",
     }
 }
@@ -67,11 +62,11 @@ pub(crate) async fn executions(State(state): State<AppState>) -> Html<String> {
         "<h1>Executions: selfheal-remediation</h1>\n<table><tr><th>name</th><th>status</th><th>started</th><th>duration</th><th>alert</th><th>target</th><th>outcome</th></tr>\n",
     );
     for (incident, closing, _) in &incidents {
-        let status = status(&state, &incident.id, closing.is_some());
+        let execution = state.execution(&incident.id);
+        let status = status(execution.as_ref(), closing.is_some());
         running |= status == "Running" || status == "Pending";
-        let end = state
-            .history(&incident.id)
-            .and_then(|h| h.last().map(|e| e.timestamp))
+        let end = execution
+            .and_then(|e| e.history.last().map(|e| e.timestamp))
             .unwrap_or_else(Utc::now);
         let _ = writeln!(
             body,
@@ -104,8 +99,9 @@ pub(crate) async fn execution(State(state): State<AppState>, Path(id): Path<Stri
     else {
         return (StatusCode::NOT_FOUND, format!("no execution {id}")).into_response();
     };
-    let events = state.history(&id).unwrap_or_default();
-    let status = status(&state, &id, closing.is_some());
+    let execution = state.execution(&id);
+    let status = status(execution.as_ref(), closing.is_some());
+    let events = execution.map(|e| e.history).unwrap_or_default();
     let waiting = closing.is_none() && matches!(state.store.approval_token(&id).await, Ok(Some(_)));
     let mut b = format!(
         "<h1>{}</h1>\n<p><span class=\"s {status}\">{status}</span>{} · {} on <code>{}</code> · runbook <b>{}</b> · {}</p>\n",

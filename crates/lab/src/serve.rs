@@ -101,17 +101,32 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    /// An execution's history: the finished one's, or the running one's so far (the close is
-    /// recorded a step before the execution ends).
-    pub(crate) fn history(&self, id: &IncidentId) -> Option<Vec<selfheal_states::HistoryEvent>> {
+    /// An execution as far as it went: the finished one's status and history, or the running
+    /// one's history so far (the close is recorded a step before the execution ends).
+    pub(crate) fn execution(&self, id: &IncidentId) -> Option<Execution> {
         let ended = self
             .ended
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .map(|e| e.history.clone());
-        ended.or_else(|| self.executor.history(id.as_str()))
+            .map(|e| Execution {
+                status: Some(e.status),
+                history: e.history.clone(),
+            });
+        ended.or_else(|| {
+            self.executor.history(id.as_str()).map(|history| Execution {
+                status: None,
+                history,
+            })
+        })
     }
+}
+
+/// One execution of the definition, as the console shows it.
+pub(crate) struct Execution {
+    /// How it ended; `None` while it runs.
+    pub(crate) status: Option<selfheal_states::Status>,
+    pub(crate) history: Vec<selfheal_states::HistoryEvent>,
 }
 
 #[derive(Deserialize)]
@@ -356,7 +371,7 @@ async fn report_material(state: &AppState, incident: String) -> (StatusCode, Val
             json!({"error": format!("{id} has no record yet: it is not closed")}),
         );
     };
-    let events = state.history(&id).unwrap_or_default();
+    let events = state.execution(&id).map(|e| e.history).unwrap_or_default();
     // The lab's Slack is a file of JSON lines; the incident's messages name its id.
     let messages: Vec<Value> = std::fs::read_to_string(&state.slack_file)
         .unwrap_or_default()

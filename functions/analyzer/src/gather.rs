@@ -15,6 +15,8 @@ use kube::api::{Api, ListParams, LogParams};
 use selfheal_core::{Target, TargetKind};
 
 use crate::evidence::{AlertContext, Evidence, LogTail, Metric};
+use selfheal_core::target::pod_replicaset;
+use selfheal_eks::owner::controller_of;
 use selfheal_eks::time::utc;
 
 /// Where evidence comes from and how much of it.
@@ -75,7 +77,10 @@ impl Gatherer {
                 self.node_scope(&target.name, &mut evidence).await;
                 None
             }
-            TargetKind::Pod => self.owner_deployment(&ns, &target.name).await,
+            TargetKind::Pod => selfheal_eks::owning_deployment(&self.client, &ns, &target.name)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "evidence: no deployment"))
+                .ok(),
             _ => Some(target.name.clone()),
         };
         if let Some(name) = &workload {
@@ -88,24 +93,6 @@ impl Gatherer {
             self.loki(&ns, name, now, &mut evidence).await;
         }
         evidence
-    }
-
-    /// The deployment that owns a pod; when the pod is gone (evicted, restarted), the one
-    /// that owns the ReplicaSet its name extends.
-    async fn owner_deployment(&self, ns: &str, pod: &str) -> Option<String> {
-        let found = ok(Api::<Pod>::namespaced(self.client.clone(), ns)
-            .get_opt(pod)
-            .await)
-        .flatten();
-        let rs = match found {
-            Some(p) => owner(&p.metadata, "ReplicaSet")?,
-            None => pod.rsplit_once('-')?.0.to_owned(),
-        };
-        let rs = ok(Api::<ReplicaSet>::namespaced(self.client.clone(), ns)
-            .get_opt(&rs)
-            .await)
-        .flatten()?;
-        owner(&rs.metadata, "Deployment")
     }
 
     async fn workload_scope(&self, ns: &str, name: &str, evidence: &mut Evidence) {
@@ -134,7 +121,7 @@ impl Gatherer {
         )
         .await
         .into_iter()
-        .filter(|rs| owner(&rs.metadata, "Deployment").as_deref() == Some(name))
+        .filter(|rs| controller_of(&rs.metadata, "Deployment").as_deref() == Some(name))
         .collect();
         evidence.pods = list(Api::<Pod>::namespaced(self.client.clone(), ns), &params).await;
         evidence.deployment = Some(deployment);
@@ -386,21 +373,9 @@ fn ok<T>(result: Result<T, kube::Error>) -> Option<T> {
         .ok()
 }
 
-fn owner(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    kind: &str,
-) -> Option<String> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.kind == kind)
-        .map(|o| o.name.clone())
-}
-
 /// A pod a restart already replaced still has events; its name extends a ReplicaSet's.
 fn owned_pod(name: &str, about: &BTreeSet<String>) -> bool {
-    name.rsplit_once('-')
-        .is_some_and(|(prefix, _)| about.contains(prefix))
+    pod_replicaset(name).is_some_and(|rs| about.contains(rs))
 }
 
 fn last_seen(e: &Event) -> Option<DateTime<Utc>> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Client;
 use kube::api::{Api, ListParams};
@@ -100,34 +100,9 @@ impl HealthChecker {
         if target.kind != TargetKind::Pod {
             return Ok(target.name.clone());
         }
-        // The pod may be gone (restarted); find the deployment by the pod's name prefix then.
-        let pods = Api::<Pod>::namespaced(self.client.clone(), ns);
-        let rs_name = match pods
-            .get_opt(&target.name)
+        selfheal_eks::owning_deployment(&self.client, ns, &target.name)
             .await
-            .map_err(|e| e.to_string())?
-        {
-            Some(p) => p
-                .metadata
-                .owner_references
-                .unwrap_or_default()
-                .into_iter()
-                .find(|o| o.kind == "ReplicaSet")
-                .map(|o| o.name),
-            None => target.name.rsplit_once('-').map(|(rs, _)| rs.to_owned()),
-        }
-        .ok_or_else(|| format!("pod {ns}/{} has no ReplicaSet", target.name))?;
-        let rs = Api::<ReplicaSet>::namespaced(self.client.clone(), ns)
-            .get(&rs_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        rs.metadata
-            .owner_references
-            .unwrap_or_default()
-            .into_iter()
-            .find(|o| o.kind == "Deployment")
-            .map(|o| o.name)
-            .ok_or_else(|| format!("replicaset {ns}/{rs_name} has no Deployment"))
+            .map_err(|e| e.to_string())
     }
 
     async fn workload(&self, target: &Target, since: DateTime<Utc>) -> Vec<Check> {

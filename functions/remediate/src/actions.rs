@@ -48,52 +48,6 @@ fn image(template: &k8s_openapi::api::core::v1::PodTemplateSpec) -> String {
         .unwrap_or_default()
 }
 
-/// The deployment a pod belongs to, through its ReplicaSet.
-pub async fn owning_deployment(
-    client: &Client,
-    ns: &str,
-    pod: &str,
-) -> Result<String, RemediateError> {
-    let rs_name = match Api::<Pod>::namespaced(client.clone(), ns)
-        .get_opt(pod)
-        .await?
-    {
-        Some(p) => controller_of(&p.metadata, "ReplicaSet").ok_or_else(|| {
-            RemediateError::Refused(format!("pod {ns}/{pod} is not owned by a ReplicaSet"))
-        })?,
-        // Gone since the alert (restarted, rescheduled): its ReplicaSet is the one whose name
-        // Kubernetes gave it, `<replicaset>-<5 characters>`; that ReplicaSet must still say which
-        // deployment owns it.
-        None => pod
-            .rsplit_once('-')
-            .map(|(rs, _)| rs.to_owned())
-            .ok_or_else(|| {
-                RemediateError::Refused(format!(
-                    "pod {ns}/{pod} is gone and its name names no ReplicaSet"
-                ))
-            })?,
-    };
-    let rs = Api::<ReplicaSet>::namespaced(client.clone(), ns)
-        .get(&rs_name)
-        .await?;
-    controller_of(&rs.metadata, "Deployment").ok_or_else(|| {
-        RemediateError::Refused(format!(
-            "replicaset {ns}/{rs_name} is not owned by a Deployment"
-        ))
-    })
-}
-
-fn controller_of(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    kind: &str,
-) -> Option<String> {
-    meta.owner_references
-        .as_ref()?
-        .iter()
-        .find(|o| o.controller == Some(true) && o.kind == kind)
-        .map(|o| o.name.clone())
-}
-
 /// `kubectl rollout restart`: a strategic merge patch of the template's restartedAt annotation.
 pub async fn restart(
     client: &Client,

@@ -55,6 +55,15 @@ impl Classified for RemediateError {
     }
 }
 
+impl From<selfheal_eks::OwnerError> for RemediateError {
+    fn from(e: selfheal_eks::OwnerError) -> Self {
+        match e {
+            selfheal_eks::OwnerError::NotOwned(why) => RemediateError::Refused(why),
+            selfheal_eks::OwnerError::Kube(e) => e.into(),
+        }
+    }
+}
+
 impl From<kube::Error> for RemediateError {
     fn from(e: kube::Error) -> Self {
         match e {

@@ -150,7 +150,8 @@ impl Remediator {
                 Step::RestartPods {} | Step::Scale { .. } | Step::Rollback { .. },
                 TargetKind::Pod,
             ) => {
-                let owner = actions::owning_deployment(&self.client, &ns, &target.name).await?;
+                let owner =
+                    selfheal_eks::owning_deployment(&self.client, &ns, &target.name).await?;
                 guarded_owner(&target, &owner)?;
                 owner
             }

@@ -83,9 +83,13 @@ variable "slack" {
 }
 
 variable "approvers" {
-  description = "Slack user ids whose clicks decide approvals; empty lets anyone in the channel decide."
+  description = "Slack user ids whose clicks decide approvals; the approval function refuses to start without one, so nobody else in the channel can approve a risky step."
   type        = list(string)
-  default     = []
+
+  validation {
+    condition     = length(var.approvers) > 0 && alltrue([for id in var.approvers : can(regex("^[UW][A-Z0-9]{2,}$", id))])
+    error_message = "approvers lists at least one Slack user id (U… or W…)."
+  }
 }
 
 variable "llm" {
