@@ -100,6 +100,17 @@ impl Store {
             .map(|(_, v)| v)
     }
 
+    /// Takes an object out to change it without a copy; [`Store::restore`] puts it back as it
+    /// was, [`Store::store`] changed.
+    pub(crate) fn take(&mut self, key: &ObjectKey) -> Option<Value> {
+        self.objects.remove(key)
+    }
+
+    /// Puts back an object [`Store::take`] took, unchanged: no new resourceVersion, no event.
+    pub(crate) fn restore(&mut self, key: ObjectKey, obj: Value) {
+        self.objects.insert(key, obj);
+    }
+
     /// Every object with its key.
     pub fn objects(&self) -> impl Iterator<Item = (&ObjectKey, &Value)> {
         self.objects.iter()

@@ -218,6 +218,16 @@ impl World {
         self.store.store(res, obj)
     }
 
+    /// See [`Store::take`].
+    pub(crate) fn take(&mut self, key: &ObjectKey) -> Option<Value> {
+        self.store.take(key)
+    }
+
+    /// See [`Store::restore`].
+    pub(crate) fn restore(&mut self, key: ObjectKey, obj: Value) {
+        self.store.restore(key, obj);
+    }
+
     /// Deletes an object; a pod takes what the kubelet and the traffic kept about it along.
     pub fn delete(&mut self, res: usize, ns: &str, name: &str) -> Result<Value, ApiError> {
         let obj = self.store.delete(res, ns, name)?;

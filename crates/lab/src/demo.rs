@@ -214,7 +214,11 @@ async fn run_task(
                     prometheus
                         .scrape("kube-state-metrics", &metrics, now)
                         .await?;
-                    let changes = if evaluated.is_none_or(|e| now - e >= evaluation) {
+                    // Left alone, nobody acts on alerts: the rules run until the scenario's own
+                    // alert fires (that it fires without selfheal is worth knowing), then only
+                    // the health query needs Prometheus.
+                    let rules = selfheal || report.firing_at.is_none();
+                    let changes = if rules && evaluated.is_none_or(|e| now - e >= evaluation) {
                         evaluated = Some(now);
                         prometheus.evaluate(now).await?
                     } else {

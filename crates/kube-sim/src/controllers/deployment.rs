@@ -22,8 +22,7 @@ pub(crate) fn reconcile(w: &mut World) {
 fn rollout(w: &mut World, d: &Value) {
     let ns = namespace_of(d).to_owned();
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
-    let mut template = d["spec"]["template"].clone();
-    let hash = template_hash(&template);
+    let hash = template_hash(&d["spec"]["template"]);
     let owned: Vec<Value> = w.owned(idx::REPLICASETS, d).cloned().collect();
     let max_revision = owned
         .iter()
@@ -62,6 +61,7 @@ fn rollout(w: &mut World, d: &Value) {
         }
         None if paused => return,
         None => {
+            let mut template = d["spec"]["template"].clone();
             template["metadata"]["labels"][HASH] = json!(hash);
             let mut selector = d["spec"]["selector"].clone();
             selector["matchLabels"][HASH] = json!(hash);
@@ -80,8 +80,8 @@ fn rollout(w: &mut World, d: &Value) {
             }
         }
     };
-    let mut dep = d.clone();
-    if dep["metadata"]["annotations"][REVISION] != new_rs["metadata"]["annotations"][REVISION] {
+    if d["metadata"]["annotations"][REVISION] != new_rs["metadata"]["annotations"][REVISION] {
+        let mut dep = d.clone();
         dep["metadata"]["annotations"][REVISION] =
             new_rs["metadata"]["annotations"][REVISION].clone();
         w.store(idx::DEPLOYMENTS, dep);
@@ -202,15 +202,16 @@ pub(crate) fn status(w: &mut World) {
             json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "message": "ReplicaSet is progressing."})
         };
         let available = ready >= desired - max_unavailable;
-        let mut out = d.clone();
-        out["status"] = json!({
+        let status = json!({
             "observedGeneration": d["metadata"]["generation"], "replicas": replicas, "updatedReplicas": updated,
             "readyReplicas": ready, "availableReplicas": ready, "unavailableReplicas": (replicas - ready).max(0),
             "conditions": [
                 {"type": "Available", "status": if available { "True" } else { "False" },
                  "reason": if available { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" }},
                 progressing]});
-        if out != d {
+        if d["status"] != status {
+            let mut out = d;
+            out["status"] = status;
             w.store(idx::DEPLOYMENTS, out);
         }
     }
@@ -221,11 +222,16 @@ pub(crate) fn status(w: &mut World) {
 /// alphabet, so ReplicaSet and pod names look as on a real cluster (`frontend-5d8f7b9c4-x2kq9`).
 fn template_hash(template: &Value) -> String {
     const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut t = template.clone();
-    if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
-        labels.remove(HASH);
-    }
-    let digest = Sha256::digest(t.to_string().as_bytes());
+    // A template carries no hash label unless one was put there: copy it only then.
+    let digest = if template["metadata"]["labels"].get(HASH).is_some() {
+        let mut t = template.clone();
+        if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
+            labels.remove(HASH);
+        }
+        Sha256::digest(t.to_string().as_bytes())
+    } else {
+        Sha256::digest(template.to_string().as_bytes())
+    };
     let hash = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
     hash.to_string()
         .bytes()

@@ -8,7 +8,7 @@ use crate::world::World;
 
 /// Deletes every object whose controller is gone (dependents go with their owner).
 pub(crate) fn reconcile(w: &mut World) {
-    let uids: HashSet<String> = w.objects().map(|(_, o)| uid_of(o).to_owned()).collect();
+    let uids: HashSet<&str> = w.objects().map(|(_, o)| uid_of(o)).collect();
     let orphans: Vec<ObjectKey> = w
         .objects()
         .filter(|(_, o)| owner_uid(o).is_some_and(|u| !uids.contains(u)))

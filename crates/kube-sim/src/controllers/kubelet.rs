@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::faults::FaultKind;
-use crate::object::{name_of, ts, uid_of};
+use crate::object::{ObjectKey, name_of, ts, uid_of};
 use crate::resources::idx;
 use crate::world::{Timing, World};
 
@@ -99,17 +99,23 @@ pub(crate) fn reconcile(w: &mut World) {
     if let Some(rt) = &mut w.runtime {
         rt.reap();
     }
-    let pods: Vec<Value> = w
+    let scheduled: Vec<ObjectKey> = w
         .list(idx::PODS, None)
         .filter(|p| p["spec"]["nodeName"].is_string())
-        .cloned()
+        .map(|p| ObjectKey::of(idx::PODS, p))
         .collect();
-    for pod in pods {
+    for key in scheduled {
+        // Taken out rather than copied: every pod is stepped every simulated second.
+        let Some(pod) = w.take(&key) else {
+            continue;
+        };
         let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
         let node_ready = w.get(idx::NODES, "", node).is_none_or(|n| w.node_ready(n));
         let faults = w.pod_faults(&pod);
         let updated = step_pod(w, &pod, &faults, node_ready);
-        if updated != pod {
+        if updated == pod {
+            w.restore(key, pod);
+        } else {
             w.store(idx::PODS, updated);
         }
     }

@@ -14,8 +14,7 @@ pub(crate) fn reconcile(w: &mut World) {
     let sets: Vec<Value> = w.list(idx::REPLICASETS, None).cloned().collect();
     for rs in sets {
         let want = rs["spec"]["replicas"].as_i64().unwrap_or(0);
-        let mut pods: Vec<Value> = w.owned(idx::PODS, &rs).cloned().collect();
-        let have = pods.len() as i64;
+        let have = w.owned(idx::PODS, &rs).count() as i64;
         for _ in have..want {
             let pod = pod_from_template(&rs, "ReplicaSet");
             if let Ok(p) = w.create(idx::PODS, namespace_of(&rs), pod) {
@@ -30,6 +29,7 @@ pub(crate) fn reconcile(w: &mut World) {
             }
         }
         if have > want {
+            let mut pods: Vec<Value> = w.owned(idx::PODS, &rs).cloned().collect();
             // Unscheduled first, then not ready, then the newest.
             pods.sort_by_key(|p| {
                 (
@@ -80,10 +80,11 @@ pub(crate) fn status(w: &mut World) {
     for rs in sets {
         let pods: Vec<&Value> = w.owned(idx::PODS, &rs).collect();
         let ready = pods.iter().filter(|p| is_ready(p)).count();
-        let mut out = rs.clone();
-        out["status"] = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready,
+        let status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready,
             "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"]});
-        if out != rs {
+        if rs["status"] != status {
+            let mut out = rs;
+            out["status"] = status;
             w.store(idx::REPLICASETS, out);
         }
     }
