@@ -396,6 +396,29 @@ fn print_table(rows: &[Row], window: u64, elapsed: f64) {
         alone.len(),
         rows.len(),
     );
+    // MTTR before and after over the same faults: those selfheal healed. A fault still there at
+    // the window's end counts as the window, so "before" is a lower bound.
+    let window_seconds = (window * 60) as i64;
+    let pairs: Vec<(i64, Option<i64>)> = rows
+        .iter()
+        .filter_map(|r| {
+            r.healthy_with_selfheal_seconds
+                .map(|with| (with, r.healthy_left_alone_seconds))
+        })
+        .collect();
+    let censored = pairs.iter().filter(|(_, alone)| alone.is_none()).count();
+    println!(
+        "MTTR over the {} faults selfheal healed: {} with selfheal, {}{} left alone ({censored} of them not healthy within {window} min, counted as {window} min)",
+        pairs.len(),
+        mean(pairs.iter().map(|(with, _)| *with).collect()),
+        if censored > 0 { "at least " } else { "" },
+        mean(
+            pairs
+                .iter()
+                .map(|(_, alone)| alone.unwrap_or(window_seconds))
+                .collect()
+        ),
+    );
     println!(
         "incidents: {} auto-remediated, {} escalated, {} dry-run, {} skipped as false positives; {} alerts refused by the guardrails; {} approvals clicked",
         count(Outcome::Remediated),
