@@ -138,6 +138,7 @@ pub fn run_demo(args: Args) -> Result<ExitCode> {
     };
     let cluster = Cluster::from_file(&args.cluster)
         .with_context(|| format!("the cluster {}", args.cluster.display()))?;
+    let catalog = crate::catalog::load(None)?;
     let wall = Instant::now();
     let total = scenarios.len();
     let queue = Mutex::new(scenarios.iter().enumerate().collect::<VecDeque<_>>());
@@ -161,8 +162,8 @@ pub fn run_demo(args: Args) -> Result<ExitCode> {
                 return Ok(());
             };
             let began = Instant::now();
-            let settings = |start: DateTime<Utc>, file: &str| -> Result<Settings> {
-                Ok(Settings {
+            let settings = |start: DateTime<Utc>, file: &str| -> Settings {
+                Settings {
                     prometheus: prometheus.url.clone(),
                     rules: args.rules.clone(),
                     start,
@@ -175,15 +176,14 @@ pub fn run_demo(args: Args) -> Result<ExitCode> {
                         dry_run: scenario.dry_run,
                         ..selfheal_core::Policy::default()
                     },
-                    catalog: crate::catalog::load(None)?,
+                    catalog: catalog.clone(),
                     slack_file: scratch.join(format!("{}-{file}.jsonl", scenario.name)),
-                })
+                }
             };
-            let with =
-                runtime.block_on(run(scenario, &cluster, &settings(start, "with")?, true))?;
+            let with = runtime.block_on(run(scenario, &cluster, &settings(start, "with"), true))?;
             start = with.end + chrono::Duration::hours(1);
             let alone =
-                runtime.block_on(run(scenario, &cluster, &settings(start, "alone")?, false))?;
+                runtime.block_on(run(scenario, &cluster, &settings(start, "alone"), false))?;
             start = alone.end + chrono::Duration::hours(1);
             let row = row(scenario, &with, &alone, began.elapsed().as_secs_f64());
             if args.format == Format::Table {
@@ -379,23 +379,6 @@ fn print_table(rows: &[Row], window: u64, elapsed: f64) {
             minutes(Some(v.iter().sum::<i64>() / v.len() as i64))
         }
     };
-    let healed: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.healthy_with_selfheal_seconds)
-        .collect();
-    let alone: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| r.healthy_left_alone_seconds)
-        .collect();
-    println!(
-        "time to healthy, mean over the scenarios that got there: {} with selfheal ({} of {}), {} left alone ({} of {}; the others not within {window} min)",
-        mean(healed.clone()),
-        healed.len(),
-        rows.len(),
-        mean(alone.clone()),
-        alone.len(),
-        rows.len(),
-    );
     // MTTR before and after over the same faults: those selfheal healed. A fault still there at
     // the window's end counts as the window, so "before" is a lower bound.
     let window_seconds = (window * 60) as i64;

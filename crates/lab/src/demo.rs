@@ -252,10 +252,17 @@ async fn run_task(
                             }
                         }
                     }
-                    if selfheal {
-                        approve_waiting(&stack, settings, &mut report.approved, now).await;
-                    }
                     report.incidents = incidents(&stack);
+                    if selfheal {
+                        approve_waiting(
+                            &stack,
+                            settings,
+                            &report.incidents,
+                            &mut report.approved,
+                            now,
+                        )
+                        .await;
+                    }
                     let open = report.incidents.iter().any(|i| i.closing.is_none());
                     // Healthy before the alert fired is the fault not showing yet, not a recovery.
                     if injected && !open && (report.firing_at.is_some() || !selfheal) {
@@ -332,10 +339,11 @@ async fn post(stack: &Stack, alert: &Alert, status: &str, now: DateTime<Utc>) ->
 async fn approve_waiting(
     stack: &Stack,
     settings: &Settings,
+    incidents: &[IncidentSummary],
     approved: &mut Vec<String>,
     now: DateTime<Utc>,
 ) {
-    for incident in incidents(stack) {
+    for incident in incidents {
         let id = incident.id.to_string();
         if incident.closing.is_some() || approved.contains(&id) {
             continue;
